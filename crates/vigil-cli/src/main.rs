@@ -1,0 +1,294 @@
+//! `vigil`: the desktop and coordinator shell of Vigil.
+
+mod args;
+mod interactive;
+mod output;
+mod passphrase;
+
+use std::fs::File;
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use vigil_core::{Format, ImportMode, ListFilter, Status, Vault, VaultError};
+
+use args::{Cli, Command, IncidentCommand, ReportFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors of the command line: the core's, or a message of the shell's own.
+#[derive(Debug)]
+enum CliError {
+    Vault(VaultError),
+    Message(String),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Vault(VaultError::ImportRejected(lines)) => {
+                for line in lines.iter().take(50) {
+                    writeln!(f, "  {line}")?;
+                }
+                if lines.len() > 50 {
+                    writeln!(f, "  ... and {} more", lines.len() - 50)?;
+                }
+                write!(
+                    f,
+                    "{} line(s) cannot be imported; nothing was imported (fix them, or use --skip-invalid)",
+                    lines.len()
+                )
+            }
+            CliError::Vault(e) => write!(f, "{e}"),
+            CliError::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<VaultError> for CliError {
+    fn from(e: VaultError) -> Self {
+        CliError::Vault(e)
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Vault(VaultError::Io(e))
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, CliError>;
+
+fn vault_path(cli_path: Option<PathBuf>) -> Result<PathBuf> {
+    cli_path.ok_or_else(|| {
+        CliError::Message("no vault given: pass --vault PATH or set VIGIL_VAULT".into())
+    })
+}
+
+fn open(path: &Path) -> Result<Vault> {
+    let passphrase = passphrase::read("Passphrase: ", false)?;
+    Ok(Vault::open(path, passphrase.as_bytes())?)
+}
+
+fn statuses(list: &[String]) -> Result<Vec<Status>> {
+    list.iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                CliError::Message(format!(
+                    "unknown status `{}`: use draft, submitted, verified or rejected",
+                    s.trim()
+                ))
+            })
+        })
+        .collect()
+}
+
+fn run(cli: Cli) -> Result {
+    let lang = cli.lang.clone();
+    match cli.command {
+        Command::Init(init) => {
+            let path = vault_path(cli.vault)?;
+            let passphrase = passphrase::read("New passphrase: ", true)?;
+            let kdf = vigil_core::KdfParams {
+                memory_kib: init.kdf_memory_mib.saturating_mul(1024),
+                iterations: init.kdf_iterations,
+                lanes: 1,
+            };
+            let vault = Vault::create(&path, passphrase.as_bytes(), kdf)?;
+            let info = vault.info()?;
+            println!("Created vault {}", path.display());
+            println!("Device fingerprint: {}", info.device);
+        }
+        Command::Info { json } => {
+            let vault = open(&vault_path(cli.vault)?)?;
+            output::info(&vault.info()?, json);
+        }
+        Command::Incident(command) => {
+            let path = vault_path(cli.vault)?;
+            incident(command, &path, &lang)?;
+        }
+        Command::Import {
+            file,
+            format,
+            skip_invalid,
+        } => {
+            let mut vault = open(&vault_path(cli.vault)?)?;
+            let format = format.map_or_else(|| Format::from_path(&file), Into::into);
+            let input = File::open(&file)
+                .map_err(|e| CliError::Message(format!("cannot open {}: {e}", file.display())))?;
+            let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = output::progress_bar(size);
+            let mode = if skip_invalid {
+                ImportMode::SkipInvalid
+            } else {
+                ImportMode::AllOrNothing
+            };
+            let result = vault.import(bar.wrap_read(input), format, mode);
+            bar.finish_and_clear();
+            let outcome = result?;
+            for line in &outcome.skipped {
+                eprintln!("skipped {line}");
+            }
+            println!(
+                "Imported {} incident(s); {} already in the vault; {} line(s) skipped.",
+                outcome.added,
+                outcome.already_present,
+                outcome.skipped.len()
+            );
+        }
+        Command::Export {
+            format,
+            out,
+            status,
+        } => {
+            let vault = open(&vault_path(cli.vault)?)?;
+            let format = format.map_or_else(
+                || out.as_deref().map_or(Format::Jsonl, Format::from_path),
+                Into::into,
+            );
+            let wanted = statuses(&status)?;
+            let count = match &out {
+                Some(path) => {
+                    let file = File::create(path)?;
+                    vault.export(io::BufWriter::new(file), format, &wanted)?
+                }
+                None => vault.export(io::stdout().lock(), format, &wanted)?,
+            };
+            eprintln!(
+                "Exported {count} incident(s). The file contains personal data: names of the people affected, free-text descriptions and observers' pseudonyms. Keep it encrypted."
+            );
+        }
+        Command::Report { format, status } => {
+            let vault = open(&vault_path(cli.vault)?)?;
+            let counted = if status.is_empty() {
+                vec![Status::Submitted, Status::Verified]
+            } else {
+                statuses(&status)?
+            };
+            let report = vault.report(&counted)?;
+            match format {
+                ReportFormat::Json => println!("{}", report.to_json()),
+                ReportFormat::Markdown => print!(
+                    "{}",
+                    vigil_core::render_markdown(&report, vault.taxonomy(), &lang)
+                ),
+            }
+        }
+        Command::Taxonomy { toml, set } => {
+            let path = vault_path(cli.vault)?;
+            let mut vault = open(&path)?;
+            if let Some(file) = set {
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    CliError::Message(format!("cannot read {}: {e}", file.display()))
+                })?;
+                vault.set_taxonomy(&text)?;
+                println!("Taxonomy `{}` is now in use.", vault.taxonomy().name);
+            } else if toml {
+                print!("{}", vault.taxonomy().to_toml());
+            } else {
+                output::taxonomy(vault.taxonomy(), &lang);
+            }
+        }
+        Command::Merge { other } => {
+            let path = vault_path(cli.vault)?;
+            let mut vault = open(&path)?;
+            let other_passphrase = passphrase::read_other()?;
+            let other = Vault::open(&other, other_passphrase.as_bytes())?;
+            let outcome = vault.merge_from(&other)?;
+            println!(
+                "Merged {} change(s) into {} incident(s).",
+                outcome.changes, outcome.incidents
+            );
+        }
+    }
+    Ok(())
+}
+
+fn incident(command: IncidentCommand, path: &Path, lang: &str) -> Result {
+    match command {
+        IncidentCommand::Add(add) => {
+            let mut vault = open(path)?;
+            let cells = if add.is_empty() {
+                if !io::stdin().is_terminal() && !add.interactive {
+                    return Err(CliError::Message(
+                        "no fields given: pass --category, --city, ... or --interactive".into(),
+                    ));
+                }
+                interactive::form(vault.taxonomy(), lang)?
+            } else {
+                add.cells()
+            };
+            let id = vault.add_fields(&cells)?;
+            let status = vault.get(&id)?.status;
+            println!("Added incident {id} ({})", status.as_str());
+        }
+        IncidentCommand::List {
+            phase,
+            category,
+            city,
+            status,
+            limit,
+            offset,
+            json,
+        } => {
+            let vault = open(path)?;
+            let filter = ListFilter {
+                phase,
+                category,
+                city,
+                status: status
+                    .as_deref()
+                    .map(|s| statuses(&[s.to_owned()]))
+                    .transpose()?
+                    .and_then(|v| v.first().copied()),
+                limit,
+                offset,
+            };
+            output::list(&vault.list(&filter)?, json);
+        }
+        IncidentCommand::Show { id, json } => {
+            let vault = open(path)?;
+            let id = vault.resolve(&id)?;
+            output::incident(&vault.get(&id)?, vault.taxonomy(), lang, json);
+        }
+        IncidentCommand::Edit(edit) => {
+            let mut vault = open(path)?;
+            let id = vault.resolve(&edit.id)?;
+            let cells = edit.cells();
+            if cells.is_empty() {
+                return Err(CliError::Message(
+                    "nothing to change: pass --set FIELD=VALUE, --status, ...".into(),
+                ));
+            }
+            if vault.edit_fields(&id, &cells)? {
+                println!("Edited incident {id}");
+            } else {
+                println!("Incident {id} already had these values; nothing changed");
+            }
+        }
+        IncidentCommand::History { id, json } => {
+            let vault = open(path)?;
+            let id = vault.resolve(&id)?;
+            output::history(&vault, &vault.history(&id)?, json);
+        }
+    }
+    Ok(())
+}

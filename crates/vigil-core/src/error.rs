@@ -1,0 +1,63 @@
+//! The one error type of the core. Messages name the problem and what to do; they
+//! never carry names, free text or key material.
+
+use vigil_crypto::CryptoError;
+use vigil_exchange::LineError;
+use vigil_model::{DocumentError, IncidentId, TaxonomyError, ValidationErrors};
+use vigil_store::StoreError;
+
+/// What can go wrong with a vault.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The passphrase does not unlock the vault.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// The path is not a Vigil vault.
+    #[error("not a Vigil vault: {0}")]
+    NotAVault(String),
+    /// `create` found a vault, or other files, already there.
+    #[error("a vault or other files already exist at this path; choose an empty or new folder")]
+    AlreadyExists,
+    /// An incident does not fit the taxonomy.
+    #[error("invalid incident: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// No incident with this id.
+    #[error("no incident with id {0}")]
+    NotFound(IncidentId),
+    /// No incident id starts with this.
+    #[error("no incident id starts with `{0}`")]
+    UnknownId(String),
+    /// Several incident ids start with this.
+    #[error("several incident ids start with `{0}`; give more of the id")]
+    AmbiguousId(String),
+    /// An import found bad lines and, importing all or nothing, imported nothing.
+    #[error("{} line(s) cannot be imported; nothing was imported", .0.len())]
+    ImportRejected(Vec<LineError>),
+    /// A taxonomy file that cannot be used.
+    #[error(transparent)]
+    Taxonomy(#[from] TaxonomyError),
+    /// A damaged or incompatible incident document.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// The database.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    /// Keys.
+    #[error("key file: {0}")]
+    Key(CryptoError),
+    /// Reading or writing a file.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<CryptoError> for VaultError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::WrongPassphrase => VaultError::WrongPassphrase,
+            CryptoError::NotAnEnvelope => {
+                VaultError::NotAVault("its key file is not a Vigil key file".into())
+            }
+            other => VaultError::Key(other),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The Vigil core: the one entry point every shell (the CLI, the mobile and desktop
+//! bindings) uses. A [`Vault`] is a folder holding an encrypted database and the key
+//! file that unlocks it; through it a shell logs, edits, lists, imports, exports,
+//! merges and counts incidents.
+
+mod error;
+mod vault;
+
+pub use error::VaultError;
+pub use vault::{ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo};
+
+pub use vigil_crypto::KdfParams;
+pub use vigil_exchange::{Format, LineError, record};
+pub use vigil_model::document::{FieldEdit, HistoryEntry};
+pub use vigil_model::taxonomy;
+pub use vigil_model::{
+    Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place,
+    Status, Summary, Taxonomy,
+};
+pub use vigil_report::{Figures, Report, render_markdown};
+pub use vigil_store::ListFilter;
+
+/// Whether `text` is a time in RFC 3339 form, as incidents store them.
+pub fn validate_time(text: &str) -> bool {
+    vigil_model::validate::parse_time(text).is_some()
+}
+
+/// Whether `text` is a date in `YYYY-MM-DD` form.
+pub fn validate_date(text: &str) -> bool {
+    vigil_model::validate::parse_date(text).is_some()
+}

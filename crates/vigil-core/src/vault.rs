@@ -1,0 +1,569 @@
+//! The vault: a folder with the encrypted database (`vault.db`, plus SQLite's `-wal`
+//! and `-shm`) and the key file (`vault.key`) that unlocks it with the passphrase.
+
+use std::fs;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use vigil_crypto::{DeviceKey, DevicePublicKey, KdfParams, KeyEnvelope, VaultKey};
+use vigil_exchange::{Format, LineError, csv_format, jsonl, record};
+use vigil_model::document::{HistoryEntry, IncidentDocument, hex};
+use vigil_model::{Incident, IncidentId, Person, Status, Summary, Taxonomy};
+use vigil_report::Report;
+use vigil_store::{ListFilter, Store, StoreError, Writer};
+
+use crate::VaultError;
+
+const DB_FILE: &str = "vault.db";
+const KEY_FILE: &str = "vault.key";
+const META_DEVICE: &str = "device_secret";
+const META_TAXONOMY: &str = "taxonomy";
+const META_CREATED: &str = "created_at";
+
+/// How an import treats lines that cannot be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    /// Any bad line and nothing is imported (the default): a file is taken whole.
+    #[default]
+    AllOrNothing,
+    /// Bad lines are skipped and reported; the rest is imported, in one transaction.
+    SkipInvalid,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Incidents added.
+    pub added: u64,
+    /// Incidents already in the vault (same report id), left as they were.
+    pub already_present: u64,
+    /// Lines skipped, with the reasons (only with [`ImportMode::SkipInvalid`]).
+    pub skipped: Vec<LineError>,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// Incidents that received changes.
+    pub incidents: u64,
+    /// Changes copied in.
+    pub changes: u64,
+}
+
+/// Facts about a vault, none of them secret.
+#[derive(Debug, Clone)]
+pub struct VaultInfo {
+    /// The vault's folder.
+    pub path: PathBuf,
+    /// This device's key fingerprint.
+    pub device: String,
+    /// Incidents stored.
+    pub incidents: u64,
+    /// Changes in the log.
+    pub changes: u64,
+    /// Name of the taxonomy in use.
+    pub taxonomy: String,
+    /// Key stretching parameters of the passphrase.
+    pub kdf: KdfParams,
+    /// When the vault was created, RFC 3339.
+    pub created_at: String,
+}
+
+/// An open, unlocked vault.
+pub struct Vault {
+    dir: PathBuf,
+    store: Store,
+    device: DeviceKey,
+    actor: Vec<u8>,
+    taxonomy: Taxonomy,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("device", &self.device.public())
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Writes a file so that a crash leaves the old content or the new, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        // The rename is durable once the folder is.
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Creates a new vault in the folder `dir` (new or empty), locked by `passphrase`.
+    pub fn create(dir: &Path, passphrase: &[u8], kdf: KdfParams) -> Result<Self, VaultError> {
+        let span = tracing::info_span!("vault.create");
+        let _enter = span.enter();
+        if dir.exists() && (!dir.is_dir() || fs::read_dir(dir)?.next().is_some()) {
+            return Err(VaultError::AlreadyExists);
+        }
+        fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        let key = VaultKey::generate();
+        let envelope = KeyEnvelope::seal(&key, passphrase, kdf)?;
+        write_atomically(&dir.join(KEY_FILE), envelope.to_bytes())?;
+        let mut store = Store::create(&dir.join(DB_FILE), key.expose())?;
+        let device = DeviceKey::generate();
+        let taxonomy = Taxonomy::default_taxonomy();
+        store.write(|w| {
+            w.set_meta(META_DEVICE, device.to_secret_bytes().as_ref())?;
+            w.set_meta(
+                META_TAXONOMY,
+                vigil_model::taxonomy::DEFAULT_TOML.as_bytes(),
+            )?;
+            w.set_meta(META_CREATED, now_rfc3339().as_bytes())
+        })?;
+        tracing::info!("vault created");
+        Ok(Self::assemble(dir, store, device, taxonomy))
+    }
+
+    /// Opens the vault in `dir` with `passphrase`.
+    pub fn open(dir: &Path, passphrase: &[u8]) -> Result<Self, VaultError> {
+        let span = tracing::info_span!("vault.open");
+        let _enter = span.enter();
+        if !dir.exists() {
+            return Err(VaultError::NotAVault(
+                "nothing at this path; `vigil init` creates a vault".into(),
+            ));
+        }
+        if !dir.is_dir() {
+            return Err(VaultError::NotAVault(
+                "this is a file; a vault is a folder made by `vigil init`".into(),
+            ));
+        }
+        let key_bytes = match fs::read(dir.join(KEY_FILE)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(VaultError::NotAVault(format!(
+                    "the folder has no key file ({KEY_FILE})"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let key = KeyEnvelope::from_bytes(&key_bytes)?.open(passphrase)?;
+        let db = dir.join(DB_FILE);
+        if !db.is_file() {
+            return Err(VaultError::NotAVault(format!(
+                "the folder has no database ({DB_FILE})"
+            )));
+        }
+        let store = Store::open(&db, key.expose()).map_err(|e| match e {
+            StoreError::NotDecryptable => {
+                VaultError::NotAVault("the database does not match its key file".into())
+            }
+            StoreError::NotAVault => {
+                VaultError::NotAVault("the database is not a Vigil vault".into())
+            }
+            other => other.into(),
+        })?;
+        drop(key);
+        let secret = store
+            .meta(META_DEVICE)?
+            .ok_or_else(|| VaultError::NotAVault("the vault has no device key".into()))?;
+        let device = DeviceKey::from_secret_bytes(&secret)?;
+        let taxonomy = match store.meta(META_TAXONOMY)? {
+            Some(bytes) => Taxonomy::from_toml(&String::from_utf8_lossy(&bytes))?,
+            None => Taxonomy::default_taxonomy(),
+        };
+        Ok(Self::assemble(dir, store, device, taxonomy))
+    }
+
+    fn assemble(dir: &Path, store: Store, device: DeviceKey, taxonomy: Taxonomy) -> Self {
+        // The device's public key is its Automerge actor id: every change names its
+        // device, and a device's changes are one sequence.
+        let actor = device.public().to_bytes().to_vec();
+        Self {
+            dir: dir.to_path_buf(),
+            store,
+            device,
+            actor,
+            taxonomy,
+        }
+    }
+
+    /// Facts about the vault.
+    pub fn info(&self) -> Result<VaultInfo, VaultError> {
+        let (incidents, changes) = self.store.counts()?;
+        let kdf = KeyEnvelope::from_bytes(&fs::read(self.dir.join(KEY_FILE))?)?.params();
+        let created_at = self
+            .store
+            .meta(META_CREATED)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Ok(VaultInfo {
+            path: self.dir.clone(),
+            device: self.device.public().fingerprint(),
+            incidents,
+            changes,
+            taxonomy: self.taxonomy.name.clone(),
+            kdf,
+            created_at,
+        })
+    }
+
+    /// Names an author of a change, by the actor id shown in a history.
+    pub fn author_label(&self, actor_hex: &str) -> String {
+        if actor_hex == hex(&self.actor) {
+            return format!("this device ({})", self.device.public().fingerprint());
+        }
+        let bytes: Option<Vec<u8>> = (0..actor_hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(actor_hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        bytes
+            .and_then(|b| DevicePublicKey::from_bytes(&b).ok())
+            .map_or_else(
+                || format!("device {}", actor_hex.get(..16).unwrap_or(actor_hex)),
+                |key| format!("device {}", key.fingerprint()),
+            )
+    }
+
+    /// The taxonomy in use.
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    /// Replaces the taxonomy with a team's own (TOML). Existing incidents are kept as
+    /// they are.
+    pub fn set_taxonomy(&mut self, toml: &str) -> Result<(), VaultError> {
+        let taxonomy = Taxonomy::from_toml(toml)?;
+        self.store
+            .write(|w| w.set_meta(META_TAXONOMY, toml.as_bytes()))?;
+        self.taxonomy = taxonomy;
+        Ok(())
+    }
+
+    /// Logs a new incident. It is validated against the taxonomy first.
+    pub fn add(&mut self, incident: &Incident) -> Result<IncidentId, VaultError> {
+        self.taxonomy.validate(incident)?;
+        let actor = &self.actor;
+        self.store.write(|w| {
+            if w.has_incident(&incident.id)? {
+                return Err(VaultError::AlreadyExists);
+            }
+            put_new(w, actor, incident)
+        })?;
+        Ok(incident.id.clone())
+    }
+
+    /// One incident, as its document holds it now.
+    pub fn get(&self, id: &IncidentId) -> Result<Incident, VaultError> {
+        Ok(self.document(id)?.incident()?)
+    }
+
+    fn document(&self, id: &IncidentId) -> Result<IncidentDocument, VaultError> {
+        let changes = self.store.changes_of(id)?;
+        if changes.is_empty() {
+            return Err(VaultError::NotFound(id.clone()));
+        }
+        Ok(IncidentDocument::from_changes(
+            changes.iter().map(Vec::as_slice),
+        )?)
+    }
+
+    /// Edits an incident: `edit` changes it, the result is validated and stored as
+    /// one change. Returns false if nothing changed.
+    pub fn edit(
+        &mut self,
+        id: &IncidentId,
+        edit: impl FnOnce(&mut Incident) -> Result<(), VaultError>,
+    ) -> Result<bool, VaultError> {
+        let actor = &self.actor;
+        let taxonomy = &self.taxonomy;
+        self.store.write(|w| {
+            let changes = w.changes_of(id)?;
+            if changes.is_empty() {
+                return Err(VaultError::NotFound(id.clone()));
+            }
+            let mut doc = IncidentDocument::from_changes(changes.iter().map(Vec::as_slice))?;
+            let mut incident = doc.incident()?;
+            edit(&mut incident)?;
+            incident.id = id.clone();
+            taxonomy.validate(&incident)?;
+            let Some(change) = doc.update(actor, &incident, now())? else {
+                return Ok(false);
+            };
+            w.insert_change(&change.hash, id, &change.bytes)?;
+            w.put_summary(&incident.summary())?;
+            Ok(true)
+        })
+    }
+
+    /// Finds the incident whose id is, or starts with, `text` (at least 4 hex digits;
+    /// hyphens optional), as users copy ids from listings.
+    pub fn resolve(&self, text: &str) -> Result<IncidentId, VaultError> {
+        if let Some(id) = IncidentId::parse(text) {
+            return Ok(id);
+        }
+        let prefix: String = text.trim().chars().filter(|c| *c != '-').collect();
+        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(VaultError::UnknownId(
+                vigil_model::validate::quote(text)
+                    .trim_matches('`')
+                    .to_owned(),
+            ));
+        }
+        let mut ids = self.store.ids_with_prefix(&prefix, 2)?;
+        match ids.len() {
+            0 => Err(VaultError::UnknownId(prefix)),
+            1 => Ok(ids.remove(0)),
+            _ => Err(VaultError::AmbiguousId(prefix)),
+        }
+    }
+
+    /// Logs a new incident from fields named like CSV columns (`category`,
+    /// `city`, `people_count`, `persons`, `held_hours`, `legal_article`, ...). It starts
+    /// as a draft reported now, unless the fields say otherwise.
+    pub fn add_fields(&mut self, cells: &[(String, String)]) -> Result<IncidentId, VaultError> {
+        let mut obj = serde_json::Map::new();
+        obj.insert("report_id".into(), IncidentId::random().as_str().into());
+        obj.insert("status".into(), "draft".into());
+        obj.insert("reported_at".into(), now_rfc3339().into());
+        obj.insert("occurred_at".into(), now_rfc3339().into());
+        csv_format::set_cells(&mut obj, cells, &self.taxonomy).map_err(invalid)?;
+        let incident = record::to_incident(&obj, &self.taxonomy).map_err(invalid)?;
+        self.add(&incident)
+    }
+
+    /// Edits an incident by fields named like CSV columns; an empty value clears a
+    /// field. Returns false if nothing changed.
+    pub fn edit_fields(
+        &mut self,
+        id: &IncidentId,
+        cells: &[(String, String)],
+    ) -> Result<bool, VaultError> {
+        let taxonomy = self.taxonomy.clone();
+        self.edit(id, |incident| {
+            let mut obj = record::from_incident(incident);
+            csv_format::set_cells(&mut obj, cells, &taxonomy).map_err(invalid)?;
+            let mut edited = record::to_incident(&obj, &taxonomy).map_err(invalid)?;
+            keep_person_ids(&incident.personal.persons, &mut edited.personal.persons);
+            *incident = edited;
+            Ok(())
+        })
+    }
+
+    /// Incident summaries from the projections, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>, VaultError> {
+        Ok(self.store.list(filter)?)
+    }
+
+    /// Who changed what and when in one incident, oldest first.
+    pub fn history(&self, id: &IncidentId) -> Result<Vec<HistoryEntry>, VaultError> {
+        Ok(self.document(id)?.history()?)
+    }
+
+    /// Imports a file in one transaction: a crash leaves all of it or none of it.
+    /// Incidents whose id is already here are left alone, so importing a file twice
+    /// adds nothing the second time.
+    pub fn import(
+        &mut self,
+        input: impl Read,
+        format: Format,
+        mode: ImportMode,
+    ) -> Result<ImportOutcome, VaultError> {
+        let span = tracing::info_span!("vault.import", ?format, ?mode);
+        let _enter = span.enter();
+        let taxonomy = &self.taxonomy;
+        let actor = &self.actor;
+        let items: Box<dyn Iterator<Item = Result<Incident, LineError>> + '_> = match format {
+            Format::Jsonl => Box::new(jsonl::read(BufReader::new(input), taxonomy)),
+            Format::Csv => Box::new(
+                csv_format::read(input, taxonomy)
+                    .map_err(|header| VaultError::ImportRejected(vec![header]))?,
+            ),
+        };
+        let outcome = self.store.write(|w| {
+            let mut outcome = ImportOutcome::default();
+            let mut bad = Vec::new();
+            for item in items {
+                let incident = match item {
+                    Ok(incident) => incident,
+                    Err(e) => {
+                        bad.push(e);
+                        continue;
+                    }
+                };
+                // Once a bad line dooms an all-or-nothing import, keep reading only
+                // to report every bad line at once.
+                if mode == ImportMode::AllOrNothing && !bad.is_empty() {
+                    continue;
+                }
+                if w.has_incident(&incident.id)? {
+                    outcome.already_present += 1;
+                    continue;
+                }
+                put_new(w, actor, &incident)?;
+                outcome.added += 1;
+            }
+            if mode == ImportMode::AllOrNothing && !bad.is_empty() {
+                return Err(VaultError::ImportRejected(bad));
+            }
+            outcome.skipped = bad;
+            Ok(outcome)
+        })?;
+        tracing::info!(
+            added = outcome.added,
+            already_present = outcome.already_present,
+            skipped = outcome.skipped.len(),
+            "import done"
+        );
+        Ok(outcome)
+    }
+
+    /// Writes the incidents with one of `statuses` (all, if empty) to `out`, oldest
+    /// first. Returns how many.
+    pub fn export(
+        &self,
+        out: impl Write,
+        format: Format,
+        statuses: &[Status],
+    ) -> Result<u64, VaultError> {
+        let mut summaries = self.store.list(&ListFilter::default())?;
+        summaries.reverse();
+        let incidents = summaries
+            .iter()
+            .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
+            .map(|s| self.get(&s.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        match format {
+            Format::Jsonl => jsonl::write(out, &incidents)?,
+            Format::Csv => csv_format::write(out, &self.taxonomy, &incidents)?,
+        }
+        Ok(incidents.len() as u64)
+    }
+
+    /// The report's figures, counted from the projections.
+    pub fn report(&self, counted: &[Status]) -> Result<Report, VaultError> {
+        let span = tracing::info_span!("vault.report");
+        let _enter = span.enter();
+        let summaries = self.store.summaries_with_names(counted)?;
+        Ok(vigil_report::count(&summaries, counted))
+    }
+
+    /// The same figures, counted by loading every incident's document: the slow
+    /// baseline that the projections exist to avoid, kept to check and measure them.
+    pub fn report_from_documents(&self, counted: &[Status]) -> Result<Report, VaultError> {
+        let summaries = self.summaries_from_documents()?;
+        Ok(vigil_report::count(&summaries, counted))
+    }
+
+    fn summaries_from_documents(&self) -> Result<Vec<Summary>, VaultError> {
+        self.store
+            .incident_ids()?
+            .iter()
+            .map(|id| Ok(self.get(id)?.summary()))
+            .collect()
+    }
+
+    /// Rewrites every projection from the change log.
+    pub fn rebuild_projections(&mut self) -> Result<u64, VaultError> {
+        let summaries = self.summaries_from_documents()?;
+        self.store.write(|w| {
+            for s in &summaries {
+                w.put_summary(s)?;
+            }
+            Ok::<_, VaultError>(())
+        })?;
+        Ok(summaries.len() as u64)
+    }
+
+    /// Copies in every change `other` has and this vault lacks, and merges them into
+    /// the incidents here, in one transaction. Both sides' edits survive.
+    pub fn merge_from(&mut self, other: &Vault) -> Result<MergeOutcome, VaultError> {
+        let span = tracing::info_span!("vault.merge");
+        let _enter = span.enter();
+        let mut incoming = Vec::new();
+        for id in other.store.incident_ids()? {
+            let mut missing = Vec::new();
+            for bytes in other.store.changes_of(&id)? {
+                let change = IncidentDocument::decode_change(&bytes)?;
+                if !self.store.has_change(&change.hash)? {
+                    missing.push(change);
+                }
+            }
+            if !missing.is_empty() {
+                incoming.push((id, missing));
+            }
+        }
+        let outcome = self.store.write(|w| {
+            let mut outcome = MergeOutcome::default();
+            for (id, missing) in &incoming {
+                let ours = w.changes_of(id)?;
+                let doc = IncidentDocument::from_changes(
+                    ours.iter()
+                        .map(Vec::as_slice)
+                        .chain(missing.iter().map(|c| c.bytes.as_slice())),
+                )?;
+                let incident = doc.incident()?;
+                if &incident.id != id {
+                    return Err(VaultError::Document(vigil_model::DocumentError::Shape(
+                        "a change belongs to another incident".into(),
+                    )));
+                }
+                for change in missing {
+                    w.insert_change(&change.hash, id, &change.bytes)?;
+                }
+                w.put_summary(&incident.summary())?;
+                outcome.incidents += 1;
+                outcome.changes += missing.len() as u64;
+            }
+            Ok::<_, VaultError>(outcome)
+        })?;
+        Ok(outcome)
+    }
+}
+
+fn invalid(errors: Vec<vigil_model::FieldError>) -> VaultError {
+    VaultError::Invalid(vigil_model::ValidationErrors(errors))
+}
+
+/// A person record keeps its id across edits, so that concurrent edits of the same
+/// person on two devices meet in one record.
+fn keep_person_ids(before: &[Person], after: &mut [Person]) {
+    let mut unused: Vec<&Person> = before.iter().collect();
+    for person in after.iter_mut() {
+        if let Some(i) = unused
+            .iter()
+            .position(|old| old.name == person.name && old.role == person.role)
+        {
+            person.id = unused.remove(i).id.clone();
+        } else if before.iter().any(|old| old.id == person.id) {
+            person.id = Person::new("", None).id;
+        }
+    }
+}
+
+fn put_new(w: &Writer<'_>, actor: &[u8], incident: &Incident) -> Result<(), VaultError> {
+    let (_, change) = IncidentDocument::create(actor, incident, now())?;
+    w.insert_change(&change.hash, &incident.id, &change.bytes)?;
+    w.put_summary(&incident.summary())?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Device keys: each vault has an ed25519 key that identifies its device. Its public
+//! half is the device's Automerge actor id, so every change names its device.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand::rngs::OsRng;
+use zeroize::Zeroizing;
+
+use crate::CryptoError;
+
+/// A device's secret signing key. Zeroized on drop; prints as `DeviceKey(..)`.
+#[derive(Clone)]
+pub struct DeviceKey(SigningKey);
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceKey(..)")
+    }
+}
+
+impl DeviceKey {
+    /// A fresh random device key.
+    pub fn generate() -> Self {
+        Self(SigningKey::generate(&mut OsRng))
+    }
+
+    /// Restores a key from its 32 secret bytes.
+    pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let secret: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::MalformedKey)?;
+        Ok(Self(SigningKey::from_bytes(&secret)))
+    }
+
+    /// The 32 secret bytes, for storing in the encrypted vault only.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The public half.
+    pub fn public(&self) -> DevicePublicKey {
+        DevicePublicKey(self.0.verifying_key())
+    }
+}
+
+/// A device's public key: its identity among peers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DevicePublicKey(VerifyingKey);
+
+impl DevicePublicKey {
+    /// The 32 public bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// A public key from its bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let array: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::MalformedKey)?;
+        VerifyingKey::from_bytes(&array)
+            .map(Self)
+            .map_err(|_| CryptoError::MalformedKey)
+    }
+
+    /// A short fingerprint two people can compare by eye: the first 10 bytes of the
+    /// key in five groups of four hex digits.
+    pub fn fingerprint(&self) -> String {
+        let bytes = self.to_bytes();
+        bytes[..10]
+            .chunks(2)
+            .map(|pair| format!("{:02x}{:02x}", pair[0], pair[1]))
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
+impl std::fmt::Debug for DevicePublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DevicePublicKey({})", self.fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_key_round_trips_and_keeps_its_identity() {
+        let key = DeviceKey::generate();
+        let again = DeviceKey::from_secret_bytes(key.to_secret_bytes().as_ref()).unwrap();
+        assert_eq!(key.public(), again.public());
+        assert_eq!(key.public().fingerprint().len(), 24);
+        assert_eq!(format!("{key:?}"), "DeviceKey(..)");
+        assert!(DeviceKey::from_secret_bytes(&[1, 2, 3]).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Vigil's cryptography: the vault key and its passphrase envelope, and device keys.
+//!
+//! Only audited primitives: Argon2id (`argon2`) stretches the passphrase,
+//! XChaCha20-Poly1305 (`chacha20poly1305`) wraps the vault key, ed25519
+//! (`ed25519-dalek`) identifies devices. Secret material is zeroized on drop and never
+//! printed: its `Debug` says only what it is.
+
+mod device;
+mod envelope;
+
+pub use device::{DeviceKey, DevicePublicKey};
+pub use envelope::{KdfParams, KeyEnvelope, VaultKey};
+
+/// What can go wrong with keys.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The passphrase does not open the vault.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// The key file is not one Vigil wrote, or was damaged.
+    #[error("the key file is not a Vigil key file, or it is damaged")]
+    NotAnEnvelope,
+    /// The key file was written by a newer Vigil.
+    #[error("the key file has format version {0}, which this Vigil does not know; update Vigil")]
+    UnknownVersion(u16),
+    /// Key-stretching parameters out of range.
+    #[error("key stretching parameters are out of range: {0}")]
+    BadParams(String),
+    /// Stored key bytes of the wrong form.
+    #[error("stored key material is malformed")]
+    MalformedKey,
+}

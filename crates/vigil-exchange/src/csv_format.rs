@@ -1,0 +1,408 @@
+//! CSV, for spreadsheets. The header is the core columns, then one column per
+//! taxonomy field in the taxonomy's order; a legal field takes five columns
+//! (`legal_code`, `legal_article`, `legal_sanction`, `legal_days`, `legal_amount`).
+//! Named people share one cell: `Name (role); Name`. An empty cell is no value.
+//! Import accepts the columns in any order; export writes exactly [`header`].
+
+use std::io::{Read, Write};
+
+use serde_json::{Map, Value};
+use vigil_model::taxonomy::FieldKind;
+use vigil_model::{FieldError, Incident, Taxonomy};
+
+use crate::{LineError, field_error, record};
+
+const LEGAL_PARTS: [&str; 5] = ["code", "article", "sanction", "days", "amount"];
+
+/// The CSV header for a taxonomy.
+pub fn header(taxonomy: &Taxonomy) -> Vec<String> {
+    let mut columns: Vec<String> = record::CORE_KEYS.iter().map(|k| (*k).to_owned()).collect();
+    for field in &taxonomy.fields {
+        if field.kind == FieldKind::Legal {
+            columns.extend(LEGAL_PARTS.iter().map(|p| format!("{}_{p}", field.id)));
+        } else {
+            columns.push(field.id.clone());
+        }
+    }
+    columns
+}
+
+enum Column {
+    Core(&'static str),
+    Field(String, FieldKind),
+    LegalPart(String, &'static str),
+    Ignored,
+}
+
+fn column(name: &str, taxonomy: &Taxonomy) -> Option<Column> {
+    if let Some(core) = record::CORE_KEYS.iter().find(|k| **k == name) {
+        return Some(Column::Core(core));
+    }
+    if name.starts_with('_') {
+        return Some(Column::Ignored);
+    }
+    if let Some(field) = taxonomy.field(name) {
+        return (field.kind != FieldKind::Legal)
+            .then(|| Column::Field(field.id.clone(), field.kind));
+    }
+    let (id, part) = name.rsplit_once('_')?;
+    let field = taxonomy.field(id).filter(|f| f.kind == FieldKind::Legal)?;
+    let part = LEGAL_PARTS.iter().find(|p| **p == part)?;
+    Some(Column::LegalPart(field.id.clone(), part))
+}
+
+/// Reads a CSV file row by row. A header that cannot be used fails the whole file;
+/// each row is an incident or the reason it is not.
+pub fn read<'t, R: Read + 't>(
+    input: R,
+    taxonomy: &'t Taxonomy,
+) -> Result<impl Iterator<Item = Result<Incident, LineError>> + 't, LineError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let header_error = |problem: String| LineError {
+        line: 1,
+        errors: vec![field_error("header", problem)],
+    };
+    let headers = reader
+        .headers()
+        .map_err(|e| header_error(format!("cannot be read ({})", csv_problem(&e))))?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    for name in &headers {
+        let name = name.trim();
+        columns.push(column(name, taxonomy).ok_or_else(|| {
+            header_error(format!(
+                "column {} is neither a core column nor a field of the taxonomy",
+                vigil_model::validate::quote(name)
+            ))
+        })?);
+    }
+    for required in ["report_id", "phase", "category", "people_count"] {
+        if !headers.iter().any(|h| h.trim() == required) {
+            return Err(header_error(format!("column `{required}` is missing")));
+        }
+    }
+    Ok(reader.into_records().enumerate().map(move |(i, row)| {
+        let line = row
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i as u64 + 2, |p| p.line());
+        let row = row.map_err(|e| LineError {
+            line,
+            errors: vec![field_error("row", csv_problem(&e))],
+        })?;
+        row_to_record(&columns, &row)
+            .and_then(|obj| record::to_incident(&obj, taxonomy))
+            .map_err(|errors| LineError { line, errors })
+    }))
+}
+
+fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("has {len} cells where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8 text".to_owned(),
+        _ => "is not valid CSV".to_owned(),
+    }
+}
+
+fn row_to_record(
+    columns: &[Column],
+    row: &csv::StringRecord,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
+    let mut obj = Map::new();
+    let mut errors = Vec::new();
+    for (column, cell) in columns.iter().zip(row.iter()) {
+        if let Err(e) = set_cell(&mut obj, column, cell) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(obj)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Sets fields of a record by CSV column name and cell text, the way an import reads
+/// them; an empty cell removes the value. This is how shells edit incidents field by
+/// field: `city=Astana`, `legal_article=488`, `persons=A (protester); B`.
+pub fn set_cells(
+    obj: &mut Map<String, Value>,
+    cells: &[(String, String)],
+    taxonomy: &Taxonomy,
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (name, cell) in cells {
+        match column(name.trim(), taxonomy) {
+            Some(column) => {
+                if let Err(e) = set_cell(obj, &column, cell) {
+                    errors.push(e);
+                }
+            }
+            None => errors.push(field_error(
+                name.trim(),
+                "is neither a core field nor a field of the taxonomy",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn set_cell(obj: &mut Map<String, Value>, column: &Column, cell: &str) -> Result<(), FieldError> {
+    let cell = cell.trim();
+    match column {
+        Column::Ignored => {}
+        Column::Core(key) => {
+            if cell.is_empty() {
+                obj.remove(*key);
+                return Ok(());
+            }
+            let value = match *key {
+                "people_count" => integer(cell).ok_or("must be a whole number"),
+                "count_is_lower_bound" => boolean(cell).ok_or("must be true or false"),
+                "latitude" | "longitude" => cell
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or("must be a number"),
+                "persons" => Ok(persons(cell)),
+                _ => Ok(Value::String(cell.to_owned())),
+            };
+            let value = value.map_err(|problem| field_error(*key, problem))?;
+            obj.insert((*key).to_owned(), value);
+        }
+        Column::Field(id, kind) => {
+            if cell.is_empty() {
+                obj.remove(id);
+                return Ok(());
+            }
+            let value = match kind {
+                FieldKind::Boolean => boolean(cell).ok_or("must be true or false"),
+                FieldKind::Integer => integer(cell).ok_or("must be a whole number"),
+                _ => Ok(Value::String(cell.to_owned())),
+            };
+            let value = value.map_err(|problem| field_error(id.as_str(), problem))?;
+            obj.insert(id.clone(), value);
+        }
+        Column::LegalPart(id, part) => {
+            let key = if *part == "amount" {
+                "amount_kzt"
+            } else {
+                part
+            };
+            if cell.is_empty() {
+                if let Some(Value::Object(legal)) = obj.get_mut(id) {
+                    legal.remove(key);
+                    if legal.is_empty() {
+                        obj.remove(id);
+                    }
+                }
+                return Ok(());
+            }
+            let value = match *part {
+                "days" | "amount" => integer(cell)
+                    .ok_or_else(|| field_error(format!("{id}.{part}"), "must be a whole number"))?,
+                _ => Value::String(cell.to_owned()),
+            };
+            let entry = obj
+                .entry(id.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(legal) = entry {
+                legal.insert(key.to_owned(), value);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn integer(cell: &str) -> Option<Value> {
+    cell.parse::<i64>().ok().map(Value::from)
+}
+
+fn boolean(cell: &str) -> Option<Value> {
+    match cell.to_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(Value::Bool(true)),
+        "false" | "no" | "0" => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
+/// `Name (role); Name` to a list of person objects.
+fn persons(cell: &str) -> Value {
+    let list = cell
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut person = Map::new();
+            match p.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) {
+                Some((name, role)) => {
+                    person.insert("name".into(), name.trim().into());
+                    person.insert("role".into(), role.trim().into());
+                }
+                None => {
+                    person.insert("name".into(), p.into());
+                }
+            }
+            Value::Object(person)
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// Writes incidents as CSV with the header of `taxonomy`.
+pub fn write<'a>(
+    out: impl Write,
+    taxonomy: &Taxonomy,
+    incidents: impl IntoIterator<Item = &'a Incident>,
+) -> std::io::Result<()> {
+    let columns = header(taxonomy);
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&columns)?;
+    for incident in incidents {
+        let obj = record::from_incident(incident);
+        let row: Vec<String> = columns.iter().map(|c| cell(&obj, c)).collect();
+        writer.write_record(&row)?;
+    }
+    writer.flush()
+}
+
+fn cell(obj: &Map<String, Value>, column: &str) -> String {
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    if column == "persons" {
+        let Some(Value::Array(list)) = obj.get("persons") else {
+            return String::new();
+        };
+        return list
+            .iter()
+            .map(|p| {
+                let name = p.get("name").map(plain).unwrap_or_default();
+                match p.get("role") {
+                    Some(role) => format!("{name} ({})", plain(role)),
+                    None => name,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    if let Some(v) = obj.get(column) {
+        return plain(v);
+    }
+    // A legal part: `legal_article` is `article` of the `legal` object.
+    if let Some((id, part)) = column.rsplit_once('_') {
+        if let Some(Value::Object(legal)) = obj.get(id) {
+            let key = if part == "amount" { "amount_kzt" } else { part };
+            return legal.get(key).map(plain).unwrap_or_default();
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"report_id": "0d7e541a-e6d9-49c4-9b33-a9c69782277f", "reported_by": "obs-135", "reported_at": "2020-12-09T17:25:00+06:00", "phase": "campaign", "category": "administrative_arrest", "occurred_at": "2020-12-09T17:06:00+06:00", "city": "Temirtau", "region": "Karaganda Region", "people_count": 1, "count_is_lower_bound": false, "affected_role": "activist", "persons": [{"name": "Timur Khamitov", "role": "activist"}], "context": "campaigning", "preventive": true, "grounds": "slander", "legal": {"code": "CoAO", "article": "73-3", "sanction": "arrest", "days": 10}, "perpetrator": "court", "description": "Arrested; a name, a comma and \"quotes\"."}"#;
+
+    #[test]
+    fn json_and_csv_round_trip_to_the_same_incident() {
+        let t = Taxonomy::default_taxonomy();
+        let incident = crate::jsonl::read(LINE.as_bytes(), &t)
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut csv_bytes = Vec::new();
+        write(&mut csv_bytes, &t, [&incident]).unwrap();
+        let back = read(csv_bytes.as_slice(), &t)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, incident);
+        let mut json_bytes = Vec::new();
+        crate::jsonl::write(&mut json_bytes, [&incident]).unwrap();
+        let again = crate::jsonl::read(json_bytes.as_slice(), &t)
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, incident);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line_and_field() {
+        let t = Taxonomy::default_taxonomy();
+        let text = "report_id,phase,category,people_count,city\n\
+                    0d7e541a-e6d9-49c4-9b33-a9c69782277f,campaign,persecution,-2,Almaty\n\
+                    not-a-uuid,campaign,persecution,x,Almaty\n\
+                    0d7e541a-e6d9-49c4-9b33-a9c69782277f,campaign\n";
+        let rows: Vec<_> = read(text.as_bytes(), &t).unwrap().collect();
+        let errors: Vec<String> = rows
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().to_string())
+            .collect();
+        assert!(
+            errors[0]
+                .starts_with("line 2: people_count: is -2; a count of people must be 0 or more"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("line 3: people_count: must be a whole number"),
+            "{}",
+            errors[1]
+        );
+        assert_eq!(errors[2], "line 4: row: has 2 cells where the header has 5");
+    }
+
+    #[test]
+    fn an_unknown_column_fails_the_header() {
+        let t = Taxonomy::default_taxonomy();
+        let Err(err) = read(
+            "report_id,phase,category,people_count,shoe_size\n".as_bytes(),
+            &t,
+        ) else {
+            panic!("an unknown column is accepted");
+        };
+        assert_eq!(err.line, 1);
+        assert!(err.to_string().contains("`shoe_size`"), "{err}");
+    }
+
+    #[test]
+    fn malformed_json_lines_are_reported_by_number() {
+        let t = Taxonomy::default_taxonomy();
+        let text = format!(
+            "{LINE}\n\n{{\"report_id\": \n[1,2]\n{}\n",
+            LINE.replace("administrative_arrest", "alien_abduction")
+        );
+        let rows: Vec<_> = crate::jsonl::read(text.as_bytes(), &t).collect();
+        assert!(rows[0].is_ok());
+        let errors: Vec<String> = rows[1..]
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().to_string())
+            .collect();
+        assert_eq!(
+            errors[0],
+            "line 3: line: is not valid JSON (unexpected end at column 13)"
+        );
+        assert_eq!(errors[1], "line 4: line: is not a JSON object");
+        assert!(
+            errors[2].starts_with("line 5: category: unknown category `alien_abduction`"),
+            "{}",
+            errors[2]
+        );
+        assert!(!errors.concat().contains("Khamitov"), "no names in errors");
+    }
+}

@@ -1,0 +1,406 @@
+//! Each incident is one Automerge document. This module maps an [`Incident`] onto its
+//! document and back, makes changes, merges changes from elsewhere, and reads the
+//! history of who changed what and when.
+//!
+//! The document is the value of the incident, reconciled with `autosurgeon`: edits
+//! write only what changed, named people are a list keyed by their record id, so two
+//! devices editing different fields or different people merge without losing either.
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, transaction::CommitOptions};
+use serde_json::Value;
+
+use crate::incident::Incident;
+
+/// A change as the store keeps it: its bytes, and what the store indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedChange {
+    /// SHA-256 hash of the change, Automerge's id for it.
+    pub hash: [u8; 32],
+    /// The author's actor id (the device's).
+    pub actor: Vec<u8>,
+    /// The author's sequence number in this document.
+    pub seq: u64,
+    /// When it was made, seconds since the Unix epoch, as its author's clock said.
+    pub time: i64,
+    /// The change itself, in Automerge's binary form.
+    pub bytes: Vec<u8>,
+}
+
+impl EncodedChange {
+    fn from_change(change: &Change) -> Self {
+        Self {
+            hash: change.hash().0,
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            time: change.timestamp(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+}
+
+/// What went wrong with a document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// Bytes that are not an Automerge change, or a change that does not apply.
+    #[error("incident document is damaged or incompatible: {0}")]
+    Automerge(String),
+    /// The document does not hold an incident of the expected shape.
+    #[error("incident document does not hold a readable incident: {0}")]
+    Shape(String),
+    /// A change of this device conflicts with one already there: two copies of one
+    /// vault were used as if they were one device.
+    #[error(
+        "two different changes claim the same author and sequence number; was this vault copied and used on two devices?"
+    )]
+    DuplicateSequence,
+}
+
+impl From<automerge::AutomergeError> for DocumentError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        match e {
+            automerge::AutomergeError::DuplicateSeqNumber(..) => DocumentError::DuplicateSequence,
+            other => DocumentError::Automerge(other.to_string()),
+        }
+    }
+}
+
+/// One entry of an incident's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The change's hash, hex.
+    pub hash: String,
+    /// Author's actor id, hex.
+    pub actor: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+    /// The author's note, e.g. `created` or `edited`.
+    pub message: Option<String>,
+    /// What the change did, field by field.
+    pub edits: Vec<FieldEdit>,
+}
+
+/// One field changed by one change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldEdit {
+    /// Path of the field, e.g. `place.city` or `personal.persons`.
+    pub field: String,
+    /// The value before, if the field is public and had one.
+    pub before: Option<String>,
+    /// The value after, if the field is public and has one.
+    pub after: Option<String>,
+    /// True for personal fields: their values are not repeated in histories.
+    pub personal: bool,
+}
+
+/// An incident's Automerge document.
+pub struct IncidentDocument {
+    doc: AutoCommit,
+}
+
+impl std::fmt::Debug for IncidentDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncidentDocument").finish_non_exhaustive()
+    }
+}
+
+impl IncidentDocument {
+    /// A new document holding `incident`, written by `actor`; returns its first change.
+    pub fn create(
+        actor: &[u8],
+        incident: &Incident,
+        time: i64,
+    ) -> Result<(Self, EncodedChange), DocumentError> {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        autosurgeon::reconcile(&mut doc, incident)
+            .map_err(|e| DocumentError::Shape(e.to_string()))?;
+        let mut this = Self { doc };
+        let change = this
+            .commit("created", time)?
+            .ok_or_else(|| DocumentError::Shape("a new incident produced no change".to_owned()))?;
+        Ok((this, change))
+    }
+
+    /// Rebuilds a document from its changes, in any order.
+    pub fn from_changes<'a>(
+        changes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self, DocumentError> {
+        let mut doc = AutoCommit::new();
+        let parsed = changes
+            .into_iter()
+            .map(|bytes| {
+                Change::from_bytes(bytes.to_vec())
+                    .map_err(|e| DocumentError::Automerge(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        doc.apply_changes(parsed)?;
+        let mut this = Self { doc };
+        if !this.doc.get_missing_deps(&[]).is_empty() {
+            return Err(DocumentError::Automerge(
+                "changes are missing some of their dependencies".to_owned(),
+            ));
+        }
+        this.doc.update_diff_cursor();
+        Ok(this)
+    }
+
+    /// Parses the bytes of one change, checking they are one.
+    pub fn decode_change(bytes: &[u8]) -> Result<EncodedChange, DocumentError> {
+        let change = Change::from_bytes(bytes.to_vec())
+            .map_err(|e| DocumentError::Automerge(e.to_string()))?;
+        Ok(EncodedChange::from_change(&change))
+    }
+
+    /// The incident the document holds now.
+    pub fn incident(&self) -> Result<Incident, DocumentError> {
+        autosurgeon::hydrate(&self.doc).map_err(|e| DocumentError::Shape(e.to_string()))
+    }
+
+    /// Writes `incident` over the document as `actor`; returns the change, or `None`
+    /// when nothing differs.
+    pub fn update(
+        &mut self,
+        actor: &[u8],
+        incident: &Incident,
+        time: i64,
+    ) -> Result<Option<EncodedChange>, DocumentError> {
+        self.doc.set_actor(ActorId::from(actor));
+        autosurgeon::reconcile(&mut self.doc, incident)
+            .map_err(|e| DocumentError::Shape(e.to_string()))?;
+        self.commit("edited", time)
+    }
+
+    /// Applies changes made elsewhere; returns how many were new here.
+    pub fn apply<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<usize, DocumentError> {
+        let before = self.doc.get_changes(&[]).len();
+        let parsed = changes
+            .into_iter()
+            .map(|bytes| {
+                Change::from_bytes(bytes.to_vec())
+                    .map_err(|e| DocumentError::Automerge(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.doc.apply_changes(parsed)?;
+        Ok(self.doc.get_changes(&[]).len() - before)
+    }
+
+    /// Every change of the document, in causal order.
+    pub fn changes(&mut self) -> Vec<EncodedChange> {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .map(EncodedChange::from_change)
+            .collect()
+    }
+
+    /// Who changed what and when, oldest first.
+    pub fn history(&mut self) -> Result<Vec<HistoryEntry>, DocumentError> {
+        let changes = self.doc.get_changes(&[]);
+        let mut entries = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let before = self.flat_at(change.deps())?;
+            let after = self.flat_at(&[change.hash()])?;
+            entries.push(HistoryEntry {
+                hash: hex(&change.hash().0),
+                actor: change.actor_id().to_hex_string(),
+                time: change.timestamp(),
+                message: change.message().map(str::to_owned),
+                edits: diff(&before, &after),
+            });
+        }
+        Ok(entries)
+    }
+
+    fn flat_at(&mut self, heads: &[ChangeHash]) -> Result<BTreeMap<String, Value>, DocumentError> {
+        if heads.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let past = self.doc.fork_at(heads)?;
+        let incident: Incident =
+            autosurgeon::hydrate(&past).map_err(|e| DocumentError::Shape(e.to_string()))?;
+        let value =
+            serde_json::to_value(&incident).map_err(|e| DocumentError::Shape(e.to_string()))?;
+        let mut flat = BTreeMap::new();
+        flatten("", &value, &mut flat);
+        Ok(flat)
+    }
+
+    fn commit(&mut self, message: &str, time: i64) -> Result<Option<EncodedChange>, DocumentError> {
+        let options = CommitOptions::default()
+            .with_message(message.to_owned())
+            .with_time(time);
+        if self.doc.commit_with(options).is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .doc
+            .get_last_local_change()
+            .map(|c| EncodedChange::from_change(&c)))
+    }
+}
+
+/// Lower-case hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// Histories are told field by field, as a user thinks of the incident; lists of
+// people count as one field each person.
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, v) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, v, out);
+            }
+        }
+        Value::Array(items) if prefix == "personal.persons" => {
+            for item in items {
+                let id = item.get("id").and_then(Value::as_str).unwrap_or("?");
+                out.insert(format!("{prefix}[{id}]"), item.clone());
+            }
+        }
+        Value::Null => {}
+        other => {
+            out.insert(prefix.to_owned(), other.clone());
+        }
+    }
+}
+
+fn diff(before: &BTreeMap<String, Value>, after: &BTreeMap<String, Value>) -> Vec<FieldEdit> {
+    let render = |v: Option<&Value>| {
+        v.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| {
+            let personal = k.starts_with("personal.");
+            FieldEdit {
+                field: k.clone(),
+                before: if personal {
+                    None
+                } else {
+                    render(before.get(k))
+                },
+                after: if personal { None } else { render(after.get(k)) },
+                personal,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::*;
+
+    fn sample() -> Incident {
+        Incident {
+            id: IncidentId::random(),
+            phase: "election_day".into(),
+            category: "arbitrary_detention".into(),
+            occurred_at: "2021-01-10T12:00:00+06:00".into(),
+            reported_at: "2021-01-10T13:00:00+06:00".into(),
+            place: Place {
+                region: "Almaty".into(),
+                city: "Almaty".into(),
+                ..Place::default()
+            },
+            affected: Affected {
+                count: 3,
+                at_least: false,
+                role: "protester".into(),
+            },
+            details: [("held_hours".to_string(), FieldValue::Int(6))].into(),
+            status: Status::Submitted,
+            personal: Personal {
+                persons: vec![Person::new("Aibek Sadykov", None)],
+                description: "Held without water.".into(),
+                ..Personal::default()
+            },
+        }
+    }
+
+    #[test]
+    fn an_incident_survives_its_document() {
+        let incident = sample();
+        let (doc, change) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        assert_eq!(doc.incident().unwrap(), incident);
+        let rebuilt = IncidentDocument::from_changes([change.bytes.as_slice()]).unwrap();
+        assert_eq!(rebuilt.incident().unwrap(), incident);
+    }
+
+    #[test]
+    fn concurrent_edits_on_two_devices_both_survive() {
+        let incident = sample();
+        let (mut a, first) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        let mut b = IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap();
+
+        let mut on_a = a.incident().unwrap();
+        on_a.place.city = "Astana".into();
+        on_a.personal
+            .persons
+            .push(Person::new("Aidar Omarov", None));
+        let change_a = a.update(b"device-a", &on_a, 2).unwrap().unwrap();
+
+        let mut on_b = b.incident().unwrap();
+        on_b.status = Status::Verified;
+        on_b.personal
+            .persons
+            .push(Person::new("Serik Abenov", None));
+        let change_b = b.update(b"device-b", &on_b, 3).unwrap().unwrap();
+
+        a.apply([change_b.bytes.as_slice()]).unwrap();
+        b.apply([change_a.bytes.as_slice()]).unwrap();
+        let merged = a.incident().unwrap();
+        assert_eq!(merged, b.incident().unwrap());
+        assert_eq!(merged.place.city, "Astana");
+        assert_eq!(merged.status, Status::Verified);
+        assert_eq!(merged.personal.persons.len(), 3);
+    }
+
+    #[test]
+    fn an_unchanged_incident_makes_no_change() {
+        let incident = sample();
+        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        assert!(doc.update(b"device-a", &incident, 2).unwrap().is_none());
+    }
+
+    #[test]
+    fn history_tells_who_changed_what_without_personal_values() {
+        let incident = sample();
+        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 10).unwrap();
+        let mut edited = incident.clone();
+        edited.status = Status::Verified;
+        edited.personal.description = "Held without water or food.".into();
+        doc.update(b"device-b", &edited, 20).unwrap();
+        let history = doc.history().unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].actor, hex(b"device-b"));
+        assert_eq!(history[1].time, 20);
+        let fields: Vec<_> = history[1].edits.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["personal.description", "status"]);
+        assert_eq!(history[1].edits[1].after.as_deref(), Some("verified"));
+        assert_eq!(history[1].edits[0].after, None);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(IncidentDocument::from_changes([b"not a change".as_slice()]).is_err());
+        assert!(IncidentDocument::decode_change(&[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]).is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! The Vigil incident model: incidents, named people, the taxonomy that says what a
+//! valid incident is, validation against it, name normalisation, and the mapping of an
+//! incident onto its Automerge document.
+//!
+//! Pure: no IO, no clock, no randomness except where a caller asks for a new id.
+
+pub mod document;
+pub mod incident;
+pub mod names;
+pub mod summary;
+pub mod taxonomy;
+pub mod validate;
+
+pub use document::{DocumentError, IncidentDocument};
+pub use incident::{
+    Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place, Status,
+};
+pub use names::name_key;
+pub use summary::Summary;
+pub use taxonomy::{Taxonomy, TaxonomyError};
+pub use validate::{FieldError, ValidationErrors};

@@ -1,0 +1,143 @@
+//! Name normalisation: one key for the ways observers write the same person.
+//!
+//! `Zhanibek Zhunusov`, `ZHUNUSOV Zhanibek` and `Жунусов Жанибек` must count as one
+//! named person. The key transliterates Cyrillic (Russian and Kazakh letters) to Latin,
+//! lower-cases, folds the spelling variants that transliteration itself produces
+//! (`Yerlan`/`Ерлан`, `Kaliyev`/`Калиев`, `Assel`/`Асель`), and sorts the words so
+//! that word order does not matter.
+
+/// The normalised key of a person's name. Two spellings of one name give one key.
+pub fn name_key(name: &str) -> String {
+    let mut words: Vec<String> = transliterate(name)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold_word)
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+/// Lower-case Latin for Latin, Cyrillic and common Kazakh Latin letters.
+fn transliterate(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let latin = match c {
+            'а' | 'ә' | 'ä' | 'á' | 'à' | 'â' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' | 'ғ' | 'ğ' => "g",
+            'д' => "d",
+            'е' | 'é' | 'è' | 'ê' | 'ë' => "e",
+            'ё' => "yo",
+            'ж' => "zh",
+            'з' => "z",
+            'и' | 'і' | 'й' | 'ı' | 'í' | 'ì' | 'î' | 'ï' => "i",
+            'к' | 'қ' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' | 'ң' | 'ñ' => "n",
+            'о' | 'ө' | 'ö' | 'ó' | 'ò' | 'ô' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' | 'ұ' | 'ү' | 'ü' | 'ú' | 'ù' | 'û' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'һ' => "h",
+            'ц' => "ts",
+            'ч' | 'ç' => "ch",
+            'ш' | 'ş' => "sh",
+            'щ' => "shch",
+            'ъ' | 'ь' => "",
+            'ы' => "y",
+            'э' => "e",
+            'ю' => "yu",
+            'я' => "ya",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => " ",
+        };
+        out.push_str(latin);
+    }
+    out
+}
+
+fn is_vowel(c: u8) -> bool {
+    matches!(c, b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// Folds transliteration variants within one word: a `y` that only marks iotation
+/// (word-initial before a vowel, or between vowels) is dropped, and doubled letters
+/// are written once.
+fn fold_word(word: &str) -> String {
+    let bytes = word.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    for (i, &c) in bytes.iter().enumerate() {
+        let next_is_vowel = bytes.get(i + 1).is_some_and(|&n| is_vowel(n));
+        let prev_is_vowel = i > 0 && is_vowel(bytes[i - 1]);
+        if c == b'y' && next_is_vowel && (i == 0 || prev_is_vowel) {
+            continue;
+        }
+        if out.last() == Some(&c) {
+            continue;
+        }
+        out.push(c);
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_key;
+
+    #[test]
+    fn the_three_spellings_of_one_person_share_a_key() {
+        let key = name_key("Zhanibek Zhunusov");
+        assert_eq!(key, name_key("ZHUNUSOV Zhanibek"));
+        assert_eq!(key, name_key("Жунусов Жанибек"));
+    }
+
+    #[test]
+    fn transliteration_variants_fold() {
+        let pairs = [
+            ("Yerlan Kaliyev", "Калиев Ерлан"),
+            ("Assel Kassymova", "Касымова Асель"),
+            ("Ilyas Issayev", "Исаев Ильяс"),
+            ("Aigerim Seitkali", "Сейткали Айгерим"),
+            ("Bauyrzhan Dzhaksybekov", "Джаксыбеков Бауыржан"),
+            ("Lyazzat Yeleusizova", "Елеусизова Ляззат"),
+            ("Gulnara Ualiyeva", "Уалиева Гульнара"),
+            ("Aibek Aidaruly Sarsenbayev", "Сарсенбаев Айбек Айдарулы"),
+        ];
+        for (latin, cyrillic) in pairs {
+            assert_eq!(name_key(latin), name_key(cyrillic), "{latin} / {cyrillic}");
+        }
+        assert_eq!(
+            name_key("Dana Maratkyzy Khassenova"),
+            name_key("Хасенова Дана Маратқызы")
+        );
+    }
+
+    #[test]
+    fn different_people_keep_different_keys() {
+        assert_ne!(name_key("Aibek Sadykov"), name_key("Aidar Sadykov"));
+        assert_ne!(name_key("Serik Zhunusov"), name_key("Zhanibek Zhunusov"));
+        assert_ne!(
+            name_key("Aibek Sadykov"),
+            name_key("Aibek Aidaruly Sadykov")
+        );
+    }
+
+    #[test]
+    fn punctuation_and_spacing_do_not_matter() {
+        assert_eq!(
+            name_key("  Sultanov,  Abaibek "),
+            name_key("abaibek sultanov")
+        );
+        assert_eq!(name_key(""), "");
+    }
+}

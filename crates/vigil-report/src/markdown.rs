@@ -1,0 +1,212 @@
+//! The report as Markdown, in the spirit of a coalition's published statement:
+//! per phase, one line per category with people ("at least" where it applies),
+//! events, cities and people identified by name, then the breakdowns.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use vigil_model::taxonomy::{Taxonomy, label};
+
+use crate::{Figures, Report};
+
+/// Renders a report in `lang` (labels fall back to English).
+pub fn render_markdown(report: &Report, taxonomy: &Taxonomy, lang: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Violations recorded\n");
+    let counted: Vec<&str> = report.counted.iter().map(|s| s.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "{} reports counted (status: {}). Each report counts as one event; \
+         people are summed over events, and a total is a lower bound where any count was.\n",
+        report.reports,
+        counted.join(", ")
+    );
+    if report.figures.is_empty() {
+        let _ = writeln!(out, "Nothing to report yet.");
+        return out;
+    }
+
+    // Phases and categories in the taxonomy's order; anything it no longer knows last.
+    let mut phases: Vec<(String, String)> = taxonomy
+        .phases
+        .iter()
+        .map(|p| (p.id.clone(), label(&p.label, lang, &p.id).to_owned()))
+        .collect();
+    for key in report.figures.keys() {
+        let phase = key.split('/').next().unwrap_or_default();
+        if !phases.iter().any(|(id, _)| id == phase) {
+            phases.push((phase.to_owned(), phase.to_owned()));
+        }
+    }
+    for (phase, phase_label) in phases {
+        let mut rows: Vec<(usize, &str, &Figures)> = report
+            .figures
+            .iter()
+            .filter_map(|(key, f)| {
+                let (p, category) = key.split_once('/')?;
+                (p == phase).then(|| {
+                    let order = taxonomy
+                        .categories
+                        .iter()
+                        .position(|c| c.id == category)
+                        .unwrap_or(usize::MAX);
+                    (order, category, f)
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_by_key(|(order, category, _)| (*order, *category));
+        let _ = writeln!(out, "## {phase_label}\n");
+        for (_, category, f) in rows {
+            let name = taxonomy
+                .category(category)
+                .map_or(category, |c| label(&c.label, lang, &c.id));
+            let _ = writeln!(out, "- **{name}**: {}", line(f, taxonomy, lang));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
+    let mut s = String::new();
+    if f.people_is_lower_bound {
+        s.push_str("at least ");
+    }
+    s.push_str(&plural(f.people, "person", "people"));
+    let _ = write!(
+        s,
+        " in {} in {} ({} identified by name)",
+        plural(f.events, "event", "events"),
+        plural(f.cities as u64, "city", "cities"),
+        f.named_people
+    );
+    if let (Some(lo), Some(hi)) = (f.held_hours_min, f.held_hours_max) {
+        if lo == hi {
+            let _ = write!(s, "; held {}", plural(lo as u64, "hour", "hours"));
+        } else {
+            let _ = write!(s, "; held from {lo} to {hi} hours");
+        }
+    }
+    if f.preventive > 0 {
+        let _ = write!(s, "; {} preventive", f.preventive);
+    }
+    if f.impersonation > 0 {
+        let _ = write!(
+            s,
+            "; {} where someone voted in the person's name",
+            plural(f.impersonation, "case", "cases")
+        );
+    }
+    s.push('.');
+    let field_label = |id: &str, fallback: &str| {
+        taxonomy.field(id).map_or(fallback.to_owned(), |f| {
+            label(&f.label, lang, &f.id).to_owned()
+        })
+    };
+    let choice = |field: &str, value: &str| {
+        taxonomy
+            .field(field)
+            .and_then(|f| f.choices.iter().find(|c| c.id == value))
+            .map_or(value.to_owned(), |c| {
+                label(&c.label, lang, &c.id).to_owned()
+            })
+    };
+    let article = |value: &str| {
+        let named = taxonomy
+            .legal_codes
+            .iter()
+            .flat_map(|c| &c.articles)
+            .find(|a| a.id == value);
+        match named {
+            Some(a) => format!("art. {value} «{}»", label(&a.label, lang, &a.id)),
+            None => format!("art. {value}"),
+        }
+    };
+    let role = |value: &str| {
+        taxonomy.role(value).map_or(value.to_owned(), |r| {
+            label(&r.label, lang, &r.id).to_owned()
+        })
+    };
+    breakdown(&mut s, "By article", &f.by_article, article);
+    breakdown(
+        &mut s,
+        &field_label("context", "Context"),
+        &f.by_context,
+        |v| choice("context", v),
+    );
+    breakdown(&mut s, "By affected role", &f.by_affected_role, role);
+    breakdown(
+        &mut s,
+        &field_label("grounds", "Grounds"),
+        &f.by_grounds,
+        |v| choice("grounds", v),
+    );
+    s
+}
+
+fn breakdown(
+    out: &mut String,
+    title: &str,
+    counts: &BTreeMap<String, u64>,
+    name: impl Fn(&str) -> String,
+) {
+    if counts.is_empty() {
+        return;
+    }
+    let mut items: Vec<_> = counts.iter().collect();
+    items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = items
+        .into_iter()
+        .map(|(key, n)| format!("{} {n}", name(key)))
+        .collect();
+    let _ = write!(out, " {title}: {}.", parts.join(", "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::count;
+    use vigil_model::{IncidentId, Status, Summary};
+
+    #[test]
+    fn a_line_reads_like_the_published_report() {
+        let s = Summary {
+            id: IncidentId::random(),
+            phase: "election_day".into(),
+            category: "administrative_arrest".into(),
+            status: Status::Verified,
+            occurred_at: "2021-01-10T12:00:00+06:00".into(),
+            reported_at: "2021-01-10T12:00:00+06:00".into(),
+            region: String::new(),
+            city: "Almaty".into(),
+            polling_station: None,
+            people: 1,
+            at_least: false,
+            affected_role: "protester".into(),
+            context: Some("protest".into()),
+            preventive: None,
+            article: Some("488".into()),
+            grounds: None,
+            impersonation: None,
+            held_hours: None,
+            perpetrator: None,
+            named: vec!["aibek sadikov".into()],
+        };
+        let report = count([&s], &[Status::Verified]);
+        let text = render_markdown(&report, &Taxonomy::default_taxonomy(), "en");
+        assert!(text.contains("## Election day"), "{text}");
+        assert!(
+            text.contains("- **Administrative arrest**: 1 person in 1 event in 1 city (1 identified by name). By article: art. 488 «violation of the law on peaceful assembly» 1."),
+            "{text}"
+        );
+        let ru = render_markdown(&report, &Taxonomy::default_taxonomy(), "ru");
+        assert!(ru.contains("## День выборов"), "{ru}");
+    }
+}

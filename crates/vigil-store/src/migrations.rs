@@ -1,0 +1,80 @@
+//! Schema versions. The version lives in `PRAGMA user_version`; each step upgrades
+//! from the version before it, inside the caller's transaction. A step, once
+//! released, never changes: a fix is a new step.
+
+use rusqlite::Transaction;
+
+use crate::Result;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+
+/// Step `i` upgrades a vault from version `i` to version `i + 1`.
+const STEPS: &[&str] = &[
+    // 1: change log, metadata, incident projections.
+    "CREATE TABLE meta (
+         key   TEXT PRIMARY KEY,
+         value BLOB NOT NULL
+     ) WITHOUT ROWID;
+
+     -- The source of truth: every Automerge change of every incident.
+     CREATE TABLE changes (
+         seq_no   INTEGER PRIMARY KEY,
+         hash     BLOB NOT NULL UNIQUE,
+         incident BLOB NOT NULL,
+         bytes    BLOB NOT NULL
+     );
+     CREATE INDEX changes_by_incident ON changes (incident);
+
+     -- Projections: one row per incident, rebuilt from the log on every change.
+     CREATE TABLE incidents (
+         id              BLOB PRIMARY KEY,
+         phase           TEXT NOT NULL,
+         category        TEXT NOT NULL,
+         status          TEXT NOT NULL,
+         occurred_at     TEXT NOT NULL,
+         occurred_unix   INTEGER NOT NULL,
+         reported_at     TEXT NOT NULL,
+         region          TEXT NOT NULL,
+         city            TEXT NOT NULL,
+         polling_station TEXT,
+         people          INTEGER NOT NULL,
+         at_least        INTEGER NOT NULL,
+         affected_role   TEXT NOT NULL,
+         context         TEXT,
+         preventive      INTEGER,
+         article         TEXT,
+         grounds         TEXT,
+         impersonation   INTEGER,
+         held_hours      INTEGER,
+         perpetrator     TEXT
+     );
+     CREATE INDEX incidents_by_time ON incidents (occurred_unix);
+
+     -- Normalised names of the people named in each incident (personal data).
+     CREATE TABLE incident_names (
+         incident BLOB NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+         name_key TEXT NOT NULL,
+         PRIMARY KEY (incident, name_key)
+     ) WITHOUT ROWID;",
+];
+
+/// Upgrades the schema from `version` to [`SCHEMA_VERSION`].
+pub(crate) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
+    let start = usize::try_from(version).unwrap_or(0);
+    for (i, step) in STEPS.iter().enumerate().skip(start) {
+        tracing::info!(from = i, to = i + 1, "upgrading vault schema");
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn upgrade_to(tx: &Transaction<'_>, target: usize) -> Result<()> {
+    for step in &STEPS[..target] {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", target as i64)?;
+    Ok(())
+}

@@ -1,0 +1,240 @@
+use std::path::Path;
+
+use rusqlite::Connection;
+use vigil_model::{IncidentId, Status, Summary};
+
+use super::*;
+
+const KEY: [u8; 32] = [7; 32];
+
+fn summary(city: &str, names: &[&str]) -> Summary {
+    Summary {
+        id: IncidentId::random(),
+        phase: "election_day".into(),
+        category: "arbitrary_detention".into(),
+        status: Status::Submitted,
+        occurred_at: "2021-01-10T12:00:00+06:00".into(),
+        reported_at: "2021-01-10T13:00:00+06:00".into(),
+        region: "Almaty".into(),
+        city: city.into(),
+        polling_station: None,
+        people: 5,
+        at_least: true,
+        affected_role: "protester".into(),
+        context: Some("protest".into()),
+        preventive: None,
+        article: None,
+        grounds: None,
+        impersonation: None,
+        held_hours: Some(6),
+        perpetrator: Some("police".into()),
+        named: names.iter().map(|n| vigil_model::name_key(n)).collect(),
+    }
+}
+
+fn schema(conn: &Connection) -> Vec<(String, String)> {
+    let mut stmt = conn
+        .prepare("SELECT name, ifnull(sql, '') FROM sqlite_master ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn raw_files(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+#[test]
+fn a_written_summary_reads_back_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let s = summary("Almaty", &["Aibek Sadykov"]);
+    {
+        let mut store = Store::create(&path, &KEY).unwrap();
+        store
+            .write(|w| {
+                w.insert_change(&[1; 32], &s.id, b"change")?;
+                w.put_summary(&s)
+            })
+            .unwrap();
+    }
+    let store = Store::open(&path, &KEY).unwrap();
+    assert_eq!(store.summary(&s.id).unwrap().unwrap(), s);
+    assert_eq!(store.changes_of(&s.id).unwrap(), vec![b"change".to_vec()]);
+    assert_eq!(store.counts().unwrap(), (1, 1));
+}
+
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
+    let s = summary("Almaty", &[]);
+    let result: Result<()> = store.write(|w| {
+        w.put_summary(&s)?;
+        Err(StoreError::Damaged("stop".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(store.counts().unwrap(), (0, 0));
+}
+
+#[test]
+fn rewriting_a_summary_replaces_its_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
+    let mut s = summary("Almaty", &["Aibek Sadykov", "Aidar Omarov"]);
+    store.write(|w| w.put_summary(&s)).unwrap();
+    s.named = vec![vigil_model::name_key("Serik Abenov")];
+    store.write(|w| w.put_summary(&s)).unwrap();
+    let all = store.summaries_with_names(&[Status::Submitted]).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].named, s.named);
+}
+
+#[test]
+fn listing_filters_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
+    store
+        .write(|w| {
+            for i in 0..10 {
+                w.put_summary(&summary(if i % 2 == 0 { "Almaty" } else { "Astana" }, &[]))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let filter = ListFilter {
+        city: Some("Astana".into()),
+        limit: Some(3),
+        ..ListFilter::default()
+    };
+    let page = store.list(&filter).unwrap();
+    assert_eq!(page.len(), 3);
+    assert!(page.iter().all(|s| s.city == "Astana"));
+    assert_eq!(
+        store
+            .list(&ListFilter {
+                status: Some(Status::Draft),
+                ..ListFilter::default()
+            })
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn a_wrong_key_or_a_foreign_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    drop(Store::create(&path, &KEY).unwrap());
+    assert!(matches!(
+        Store::open(&path, &[8; 32]),
+        Err(StoreError::NotDecryptable)
+    ));
+
+    let plain = dir.path().join("plain.db");
+    Connection::open(&plain)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    assert!(matches!(
+        Store::open(&plain, &KEY),
+        Err(StoreError::NotDecryptable)
+    ));
+
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is a shopping list, not a vault").unwrap();
+    assert!(matches!(
+        Store::open(&junk, &KEY),
+        Err(StoreError::NotDecryptable)
+    ));
+    assert_eq!(
+        std::fs::read(&junk).unwrap(),
+        b"this is a shopping list, not a vault",
+        "a refused file is left as it was"
+    );
+}
+
+#[test]
+fn every_migration_path_gives_the_fresh_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = Store::create(&dir.path().join("fresh.db"), &KEY).unwrap();
+    let expected = schema(&fresh.conn);
+    for old_version in 1..SCHEMA_VERSION as usize {
+        let path = dir.path().join(format!("v{old_version}.db"));
+        {
+            let mut old = Store::create(&path, &KEY).unwrap();
+            // Build the old file by hand: drop everything, replay only the old steps.
+            let tx = old.conn.transaction().unwrap();
+            for (name, _) in schema(&tx) {
+                let _ = tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{name}\""));
+            }
+            migrations::upgrade_to(&tx, old_version).unwrap();
+            tx.commit().unwrap();
+        }
+        let upgraded = Store::open(&path, &KEY).unwrap();
+        assert_eq!(
+            schema(&upgraded.conn),
+            expected,
+            "upgrade from v{old_version}"
+        );
+    }
+    // An empty encrypted database (version 0) is not a vault.
+    let path = dir.path().join("v0.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        Store::unlock(conn, &KEY).unwrap();
+    }
+    assert!(matches!(
+        Store::open(&path, &KEY),
+        Err(StoreError::NotAVault)
+    ));
+}
+
+#[test]
+fn a_newer_vault_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    {
+        let store = Store::create(&path, &KEY).unwrap();
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    assert!(matches!(
+        Store::open(&path, &KEY),
+        Err(StoreError::NewerSchema(99))
+    ));
+}
+
+#[test]
+fn raw_files_hold_no_stored_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let mut store = Store::create(&path, &KEY).unwrap();
+    let s = summary("Zhezkazgan", &["Dinara Myrzakhmetova"]);
+    store
+        .write(|w| {
+            w.insert_change(&[2; 32], &s.id, b"Detained near the akimat")?;
+            w.put_summary(&s)
+        })
+        .unwrap();
+    // Still open: the WAL holds the recent pages.
+    let raw = raw_files(dir.path());
+    for needle in [
+        &b"Zhezkazgan"[..],
+        b"myrzakhmetova",
+        b"akimat",
+        b"arbitrary_detention",
+    ] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "found {:?} in the raw files",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}
