@@ -70,7 +70,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         ("persons", "Dana Omarova (activist)"),
         ("context", "protest"),
         ("held_hours", "5"),
-        ("description", "Three activists held at the district police station."),
+        (
+            "description",
+            "Three activists held at the district police station.",
+        ),
         ("status", "submitted"),
     ]))?;
     vault.edit_fields(&id, &cells(&[("status", "verified")]))?;
