@@ -1,6 +1,8 @@
 //! The `vigil` command end to end: a real binary, real vault folders, real files.
 //! Each call is a new process, so every test also shows that data survives a restart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

@@ -302,11 +302,11 @@ fn cell(obj: &Map<String, Value>, column: &str) -> String {
         return plain(v);
     }
     // A legal part: `legal_article` is `article` of the `legal` object.
-    if let Some((id, part)) = column.rsplit_once('_') {
-        if let Some(Value::Object(legal)) = obj.get(id) {
-            let key = if part == "amount" { "amount_kzt" } else { part };
-            return legal.get(key).map(plain).unwrap_or_default();
-        }
+    if let Some((id, part)) = column.rsplit_once('_')
+        && let Some(Value::Object(legal)) = obj.get(id)
+    {
+        let key = if part == "amount" { "amount_kzt" } else { part };
+        return legal.get(key).map(plain).unwrap_or_default();
     }
     String::new()
 }

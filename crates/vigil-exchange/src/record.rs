@@ -190,10 +190,10 @@ pub fn to_incident(
         }
     }
     let mut errors = r.errors;
-    if errors.is_empty() {
-        if let Err(invalid) = taxonomy.validate(&incident) {
-            errors = invalid.0;
-        }
+    if errors.is_empty()
+        && let Err(invalid) = taxonomy.validate(&incident)
+    {
+        errors = invalid.0;
     }
     if errors.is_empty() {
         Ok(incident)

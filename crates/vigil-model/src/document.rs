@@ -29,13 +29,15 @@ pub struct EncodedChange {
 }
 
 impl EncodedChange {
-    fn from_change(change: &Change) -> Self {
+    fn from_change(mut change: Change) -> Self {
         Self {
             hash: change.hash().0,
             actor: change.actor_id().to_bytes().to_vec(),
             seq: change.seq(),
             time: change.timestamp(),
-            bytes: change.raw_bytes().to_vec(),
+            // Columns deflated where that pays (changes over 256 bytes); the hash is
+            // of the uncompressed change, so it is the same either way.
+            bytes: change.bytes().into_owned(),
         }
     }
 }
@@ -149,7 +151,7 @@ impl IncidentDocument {
     pub fn decode_change(bytes: &[u8]) -> Result<EncodedChange, DocumentError> {
         let change = Change::from_bytes(bytes.to_vec())
             .map_err(|e| DocumentError::Automerge(e.to_string()))?;
-        Ok(EncodedChange::from_change(&change))
+        Ok(EncodedChange::from_change(change))
     }
 
     /// The incident the document holds now.
@@ -192,7 +194,7 @@ impl IncidentDocument {
     pub fn changes(&mut self) -> Vec<EncodedChange> {
         self.doc
             .get_changes(&[])
-            .iter()
+            .into_iter()
             .map(EncodedChange::from_change)
             .collect()
     }
@@ -239,7 +241,7 @@ impl IncidentDocument {
         Ok(self
             .doc
             .get_last_local_change()
-            .map(|c| EncodedChange::from_change(&c)))
+            .map(EncodedChange::from_change))
     }
 }
 

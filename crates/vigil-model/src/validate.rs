@@ -147,13 +147,13 @@ impl Taxonomy {
         if let Some(station) = &place.polling_station {
             c.short_text("polling_station", station, true);
         }
-        if let Some(xy) = place.coordinates {
-            if !(-90.0..=90.0).contains(&xy.lat) || !(-180.0..=180.0).contains(&xy.lon) {
-                c.add(
-                    "coordinates",
-                    "latitude must be within -90..90 and longitude within -180..180",
-                );
-            }
+        if let Some(xy) = place.coordinates
+            && (!(-90.0..=90.0).contains(&xy.lat) || !(-180.0..=180.0).contains(&xy.lon))
+        {
+            c.add(
+                "coordinates",
+                "latitude must be within -90..90 and longitude within -180..180",
+            );
         }
         self.check_role(&mut c, "affected_role", &incident.affected.role);
         let persons = &incident.personal.persons;
@@ -284,18 +284,18 @@ impl Taxonomy {
                     );
                 }
                 c.short_text(&format!("{id}.article"), &legal.article, true);
-                if let Some(s) = &legal.sanction {
-                    if self.sanction(s).is_none() {
-                        let known: Vec<_> = self.sanctions.iter().map(|t| t.id.as_str()).collect();
-                        c.add(
-                            format!("{id}.sanction"),
-                            format!(
-                                "unknown sanction {}; expected one of: {}",
-                                quote(s),
-                                known.join(", ")
-                            ),
-                        );
-                    }
+                if let Some(s) = &legal.sanction
+                    && self.sanction(s).is_none()
+                {
+                    let known: Vec<_> = self.sanctions.iter().map(|t| t.id.as_str()).collect();
+                    c.add(
+                        format!("{id}.sanction"),
+                        format!(
+                            "unknown sanction {}; expected one of: {}",
+                            quote(s),
+                            known.join(", ")
+                        ),
+                    );
                 }
             }
             (kind, _) => c.add(id, format!("expects a {}", kind_name(kind))),

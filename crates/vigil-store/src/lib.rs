@@ -24,6 +24,10 @@ use zeroize::Zeroizing;
 pub use migrations::SCHEMA_VERSION;
 pub use projection::ListFilter;
 
+/// Database page size. 8 KiB pages hold more whole change rows than 4 KiB ones and
+/// pay SQLCipher's per-page IV and MAC (80 bytes) half as often.
+const PAGE_SIZE: u32 = 8192;
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -87,7 +91,11 @@ impl Store {
     fn unlock(conn: Connection, key: &[u8; 32]) -> Result<Self> {
         let hex: Zeroizing<String> =
             Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
-        let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", hex.as_str()));
+        // The page size is not in any plaintext header, so it is set on every open.
+        let pragma = Zeroizing::new(format!(
+            "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE};",
+            hex.as_str()
+        ));
         conn.execute_batch(&pragma)?;
         // The first read decrypts page 1: a wrong key, or a file that is not an
         // SQLCipher database, fails here.
@@ -100,7 +108,8 @@ impl Store {
              PRAGMA synchronous = FULL;
              PRAGMA temp_store = MEMORY;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -16384;",
         )?;
         Ok(Self { conn })
     }

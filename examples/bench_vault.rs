@@ -1,0 +1,199 @@
+//! Benchmark of the vault at campaign scale: prints figures, asserts nothing.
+//!
+//! Generates `--scale` campaigns (100 by default: 72,900 incidents), then measures,
+//! each step in a child process of its own so that its peak memory is its own:
+//! import rate, vault size per incident, unlock, open + list 10,000 from the
+//! projections, the report from the projections, and beside it the naive baseline
+//! that loads every Automerge document to compute the same report.
+//!
+//! ```text
+//! cargo run --release --example bench_vault [-- --scale 100]
+//! ```
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use vigil_core::{Format, ImportMode, KdfParams, ListFilter, Status, Vault};
+
+const PASS: &[u8] = b"benchmark passphrase";
+const COUNTED: &[Status] = &[Status::Submitted, Status::Verified];
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// One measured step, run in this process; prints `key=value` lines for the driver.
+fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>> {
+    match name {
+        "import" => {
+            let mut vault = Vault::create(vault_path, PASS, KdfParams::DEFAULT)?;
+            let input = std::fs::File::open(file)?;
+            let t = Instant::now();
+            let outcome = vault.import(input, Format::Jsonl, ImportMode::AllOrNothing)?;
+            println!("import_ms={}", ms(t.elapsed()));
+            println!("imported={}", outcome.added);
+        }
+        "unlock" => {
+            let bytes = std::fs::read(vault_path.join("vault.key"))?;
+            let envelope = vigil_crypto::KeyEnvelope::from_bytes(&bytes)?;
+            let t = Instant::now();
+            let _key = envelope.open(PASS)?;
+            println!("unlock_ms={}", ms(t.elapsed()));
+        }
+        "list" => {
+            let t = Instant::now();
+            let vault = Vault::open(vault_path, PASS)?;
+            let opened = t.elapsed();
+            let t = Instant::now();
+            let page = vault.list(&ListFilter {
+                limit: Some(10_000),
+                ..ListFilter::default()
+            })?;
+            println!("open_ms={}", ms(opened));
+            println!("list_ms={}", ms(t.elapsed()));
+            println!("listed={}", page.len());
+        }
+        "report" => {
+            let vault = Vault::open(vault_path, PASS)?;
+            let t = Instant::now();
+            let report = vault.report(COUNTED)?;
+            println!("report_ms={}", ms(t.elapsed()));
+            println!("report_reports={}", report.reports);
+        }
+        "baseline" => {
+            let vault = Vault::open(vault_path, PASS)?;
+            let t = Instant::now();
+            let report = vault.report_from_documents(COUNTED)?;
+            println!("baseline_ms={}", ms(t.elapsed()));
+            println!("baseline_reports={}", report.reports);
+        }
+        other => return Err(format!("unknown step {other}").into()),
+    }
+    println!("peak_mib={:.1}", peak_rss_mib());
+    Ok(())
+}
+
+fn run_step(name: &str, vault: &Path, file: &Path) -> Result<Vec<(String, f64)>, Box<dyn Error>> {
+    let out = Command::new(std::env::current_exe()?)
+        .args(["--step", name])
+        .arg(vault)
+        .arg(file)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "step {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+        .collect())
+}
+
+fn get(figures: &[(String, f64)], key: &str) -> f64 {
+    figures
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or(f64::NAN, |(_, v)| *v)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--step") {
+        return step(&args[2], &PathBuf::from(&args[3]), &PathBuf::from(&args[4]));
+    }
+    let scale: usize = args
+        .iter()
+        .position(|a| a == "--scale")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(100), |s| s.parse())?;
+
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("partner.jsonl");
+    let vault = dir.path().join("vault");
+    let scenario = vigil_scenario::generate(2021, scale);
+    std::fs::write(&file, scenario.to_jsonl())?;
+    let n = scenario.reports.len() as f64;
+    let file_bytes = std::fs::metadata(&file)?.len() as f64;
+    drop(scenario);
+
+    println!(
+        "Vigil vault benchmark: {n} incidents ({scale} campaigns), export file {:.1} MiB",
+        file_bytes / 1048576.0
+    );
+    let import = run_step("import", &vault, &file)?;
+    let size = dir_size(&vault) as f64;
+    let unlock = run_step("unlock", &vault, &file)?;
+    let list = run_step("list", &vault, &file)?;
+    let report = run_step("report", &vault, &file)?;
+    let baseline = run_step("baseline", &vault, &file)?;
+
+    let import_s = get(&import, "import_ms") / 1000.0;
+    println!();
+    println!("| measure | figure | goal |");
+    println!("|---|---|---|");
+    println!(
+        "| import | {:.1} s, {:.0} incidents/s, peak {:.0} MiB | |",
+        import_s,
+        n / import_s,
+        get(&import, "peak_mib")
+    );
+    println!(
+        "| vault size | {:.1} MiB, {:.0} bytes per incident | ≤ 1024 bytes |",
+        size / 1048576.0,
+        size / n
+    );
+    println!(
+        "| unlock (Argon2id 64 MiB, 3 passes) | {:.0} ms | |",
+        get(&unlock, "unlock_ms")
+    );
+    println!(
+        "| open (incl. unlock) + list 10,000 | {:.0} ms + {:.1} ms; without the unlock: {:.0} ms, peak {:.0} MiB | < 100 ms |",
+        get(&list, "open_ms"),
+        get(&list, "list_ms"),
+        get(&list, "open_ms") - get(&unlock, "unlock_ms") + get(&list, "list_ms"),
+        get(&list, "peak_mib")
+    );
+    println!(
+        "| report from projections | {:.0} ms, peak {:.0} MiB | < 1 s |",
+        get(&report, "report_ms"),
+        get(&report, "peak_mib")
+    );
+    println!(
+        "| baseline: report loading every document | {:.0} ms, peak {:.0} MiB | |",
+        get(&baseline, "baseline_ms"),
+        get(&baseline, "peak_mib")
+    );
+    println!(
+        "| speed-up of projections over the baseline | {:.0}x | |",
+        get(&baseline, "baseline_ms") / get(&report, "report_ms")
+    );
+    Ok(())
+}
