@@ -87,17 +87,19 @@ fn open(path: &Path) -> Result<Vault> {
     Ok(Vault::open(path, passphrase.as_bytes())?)
 }
 
+fn one_status(text: &str) -> Result<Status> {
+    Status::parse(text).ok_or_else(|| {
+        CliError::Message(format!(
+            "unknown status `{}`: use draft, submitted, verified or rejected",
+            text.trim()
+        ))
+    })
+}
+
 fn statuses(list: &[String]) -> Result<Vec<Status>> {
     list.iter()
         .flat_map(|s| s.split(','))
-        .map(|s| {
-            Status::parse(s).ok_or_else(|| {
-                CliError::Message(format!(
-                    "unknown status `{}`: use draft, submitted, verified or rejected",
-                    s.trim()
-                ))
-            })
-        })
+        .map(one_status)
         .collect()
 }
 
@@ -254,11 +256,7 @@ fn incident(command: IncidentCommand, path: &Path, lang: &str) -> Result {
                 phase,
                 category,
                 city,
-                status: status
-                    .as_deref()
-                    .map(|s| statuses(&[s.to_owned()]))
-                    .transpose()?
-                    .and_then(|v| v.first().copied()),
+                status: status.map(|s| one_status(&s)).transpose()?,
                 limit,
                 offset,
             };

@@ -48,8 +48,9 @@ pub enum DocumentError {
     /// Bytes that are not an Automerge change, or a change that does not apply.
     #[error("incident document is damaged or incompatible: {0}")]
     Automerge(String),
-    /// The document does not hold an incident of the expected shape.
-    #[error("incident document does not hold a readable incident: {0}")]
+    /// The document does not hold an incident of the expected shape. The detail is
+    /// kept for debugging but not displayed: it could quote a stored value.
+    #[error("incident document does not hold a readable incident")]
     Shape(String),
     /// A change of this device conflicts with one already there: two copies of one
     /// vault were used as if they were one device.

@@ -111,3 +111,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Bytes from outside that claim to be changes give an error, never a panic.
+    #[test]
+    fn damaged_changes_are_errors(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+        let (_, change) = IncidentDocument::create(b"device-0", &base(), 0).unwrap();
+        let mut bytes = change.bytes.clone();
+        for (at, byte) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        if let Ok(doc) = IncidentDocument::from_changes([bytes.as_slice()]) {
+            let _ = doc.incident();
+        }
+        let _ = IncidentDocument::decode_change(&bytes);
+    }
+}
