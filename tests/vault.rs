@@ -100,6 +100,36 @@ fn two_replicas_edited_apart_converge_when_merged() {
 }
 
 #[test]
+fn one_file_imported_on_two_devices_is_one_incident_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, scenario) = filled(dir.path(), 17, 1);
+    let mut b = Vault::create(&dir.path().join("b"), PASS, FAST).unwrap();
+    b.import(
+        scenario.to_jsonl().as_bytes(),
+        Format::Jsonl,
+        ImportMode::AllOrNothing,
+    )
+    .unwrap();
+    // Both imports made the same changes: nothing to exchange.
+    assert_eq!(b.merge_from(&a).unwrap().changes, 0);
+
+    let id = a.list(&Default::default()).unwrap()[0].id.clone();
+    let set = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+    a.edit_fields(&id, &set("city", "Oral")).unwrap();
+    b.edit_fields(&id, &set("region", "West Kazakhstan Region"))
+        .unwrap();
+    a.merge_from(&b).unwrap();
+    b.merge_from(&a).unwrap();
+    let merged = a.get(&id).unwrap();
+    assert_eq!(merged, b.get(&id).unwrap());
+    assert_eq!(merged.place.city, "Oral");
+    assert_eq!(merged.place.region, "West Kazakhstan Region");
+    assert_eq!(a.info().unwrap().changes, 729 + 2);
+    let history = a.history(&id).unwrap();
+    assert_eq!(a.author_label(&history[0].actor), "partner import");
+}
+
+#[test]
 fn raw_vault_files_hold_no_names_or_text() {
     let dir = tempfile::tempdir().unwrap();
     let (vault, scenario) = filled(dir.path(), 13, 1);

@@ -196,6 +196,9 @@ pub fn form(taxonomy: &Taxonomy, lang: &str) -> Result<Vec<(String, String)>, Cl
                     }
                     match a.parse::<i64>() {
                         Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                        _ if max == i64::MAX => {
+                            Err(format!("answer a whole number, {min} or more"))
+                        }
                         _ => Err(format!("answer a whole number from {min} to {max}")),
                     }
                 })?;

@@ -169,7 +169,12 @@ fn run(cli: Cli) -> Result {
             let wanted = statuses(&status)?;
             let count = match &out {
                 Some(path) => {
-                    let file = File::create(path)?;
+                    // The file holds personal data in plaintext: readable by its owner only.
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                    let file = options.open(path)?;
                     vault.export(io::BufWriter::new(file), format, &wanted)?
                 }
                 None => vault.export(io::stdout().lock(), format, &wanted)?,

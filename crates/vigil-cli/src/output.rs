@@ -82,8 +82,8 @@ pub fn list(summaries: &[Summary], as_json: bool) {
         return;
     }
     println!(
-        "{:<36}  {:<16}  {:<40}  {:<14}  {:>7}  {}",
-        "ID", "OCCURRED", "PHASE/CATEGORY", "CITY", "PEOPLE", "STATUS"
+        "{:<36}  {:<16}  {:<40}  {:<14}  {:>7}  STATUS",
+        "ID", "OCCURRED", "PHASE/CATEGORY", "CITY", "PEOPLE"
     );
     for s in summaries {
         let people = if s.at_least {
@@ -196,7 +196,7 @@ pub fn history(vault: &Vault, entries: &[HistoryEntry], as_json: bool) {
     for e in entries {
         let what = e.message.as_deref().unwrap_or("changed");
         println!("{}  {}  {what}", time(e.time), vault.author_label(&e.actor));
-        if what == "created" {
+        if what == "created" || what == "imported" {
             println!("    {} field(s) set", e.edits.len());
             continue;
         }

@@ -121,6 +121,17 @@ impl Vault {
             return Err(VaultError::AlreadyExists);
         }
         fs::create_dir_all(dir)?;
+        let created = Self::create_in(dir, passphrase, kdf);
+        if created.is_err() {
+            // Leave no half-made vault behind: a retry must find the folder empty.
+            for file in [KEY_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"] {
+                let _ = fs::remove_file(dir.join(file));
+            }
+        }
+        created
+    }
+
+    fn create_in(dir: &Path, passphrase: &[u8], kdf: KdfParams) -> Result<Self, VaultError> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -184,9 +195,11 @@ impl Vault {
             other => other.into(),
         })?;
         drop(key);
-        let secret = store
-            .meta(META_DEVICE)?
-            .ok_or_else(|| VaultError::NotAVault("the vault has no device key".into()))?;
+        let secret = zeroize::Zeroizing::new(
+            store
+                .meta(META_DEVICE)?
+                .ok_or_else(|| VaultError::NotAVault("the vault has no device key".into()))?,
+        );
         let device = DeviceKey::from_secret_bytes(&secret)?;
         let taxonomy = match store.meta(META_TAXONOMY)? {
             Some(bytes) => Taxonomy::from_toml(&String::from_utf8_lossy(&bytes))?,
@@ -237,6 +250,12 @@ impl Vault {
             .step_by(2)
             .map(|i| u8::from_str_radix(actor_hex.get(i..i + 2)?, 16).ok())
             .collect();
+        if bytes
+            .as_ref()
+            .is_some_and(|b| b.starts_with(IMPORT_ACTOR_PREFIX))
+        {
+            return "partner import".to_owned();
+        }
         bytes
             .and_then(|b| DevicePublicKey::from_bytes(&b).ok())
             .map_or_else(
@@ -392,7 +411,6 @@ impl Vault {
         let span = tracing::info_span!("vault.import", ?format, ?mode);
         let _enter = span.enter();
         let taxonomy = &self.taxonomy;
-        let actor = &self.actor;
         let items: Box<dyn Iterator<Item = Result<Incident, LineError>> + '_> = match format {
             Format::Jsonl => Box::new(jsonl::read(BufReader::new(input), taxonomy)),
             Format::Csv => Box::new(
@@ -420,7 +438,7 @@ impl Vault {
                     outcome.already_present += 1;
                     continue;
                 }
-                put_new(w, actor, &incident)?;
+                put_imported(w, &incident)?;
                 outcome.added += 1;
             }
             if mode == ImportMode::AllOrNothing && !bad.is_empty() {
@@ -528,12 +546,13 @@ impl Vault {
                         "a change belongs to another incident".into(),
                     )));
                 }
+                let mut inserted = 0;
                 for change in missing {
-                    w.insert_change(&change.hash, id, &change.bytes)?;
+                    inserted += u64::from(w.insert_change(&change.hash, id, &change.bytes)?);
                 }
                 w.put_summary(&incident.summary())?;
                 outcome.incidents += 1;
-                outcome.changes += missing.len() as u64;
+                outcome.changes += inserted;
             }
             Ok::<_, VaultError>(outcome)
         })?;
@@ -562,7 +581,27 @@ fn keep_person_ids(before: &[Person], after: &mut [Person]) {
 }
 
 fn put_new(w: &Writer<'_>, actor: &[u8], incident: &Incident) -> Result<(), VaultError> {
-    let (_, change) = IncidentDocument::create(actor, incident, now())?;
+    let (_, change) = IncidentDocument::create(actor, incident, now(), "created")?;
+    w.insert_change(&change.hash, &incident.id, &change.bytes)?;
+    w.put_summary(&incident.summary())?;
+    Ok(())
+}
+
+/// The author of an imported report's first change: derived from the report id, not
+/// from the importing device, and timed by the report itself. Two devices that import
+/// the same file make byte-identical changes, which merge into one incident instead
+/// of two rival copies whose edits would shadow each other.
+fn import_actor(id: &IncidentId) -> Vec<u8> {
+    [IMPORT_ACTOR_PREFIX, id.to_bytes().as_slice()].concat()
+}
+
+const IMPORT_ACTOR_PREFIX: &[u8] = b"vigil-import:";
+
+fn put_imported(w: &Writer<'_>, incident: &Incident) -> Result<(), VaultError> {
+    let time =
+        vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
+    let actor = import_actor(&incident.id);
+    let (_, change) = IncidentDocument::create(&actor, incident, time, "imported")?;
     w.insert_change(&change.hash, &incident.id, &change.bytes)?;
     w.put_summary(&incident.summary())?;
     Ok(())

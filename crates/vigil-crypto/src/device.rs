@@ -25,7 +25,8 @@ impl DeviceKey {
 
     /// Restores a key from its 32 secret bytes.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let secret: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::MalformedKey)?;
+        let secret: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.try_into().map_err(|_| CryptoError::MalformedKey)?);
         Ok(Self(SigningKey::from_bytes(&secret)))
     }
 

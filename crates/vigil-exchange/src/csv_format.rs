@@ -144,7 +144,7 @@ pub fn set_cells(
                 }
             }
             None => errors.push(field_error(
-                name.trim(),
+                vigil_model::validate::quote(name.trim()),
                 "is neither a core field nor a field of the taxonomy",
             )),
         }
@@ -156,8 +156,29 @@ pub fn set_cells(
     }
 }
 
+/// Spreadsheets run a cell that starts with one of these as a formula.
+const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// Export side: a text cell that a spreadsheet would run as a formula gets a leading
+/// apostrophe, the spreadsheet convention for "this is text".
+fn protect(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+/// Import side: undoes [`protect`].
+fn unprotect(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => text,
+    }
+}
+
 fn set_cell(obj: &mut Map<String, Value>, column: &Column, cell: &str) -> Result<(), FieldError> {
-    let cell = cell.trim();
+    let cell = unprotect(cell.trim());
     match column {
         Column::Ignored => {}
         Column::Core(key) => {
@@ -270,7 +291,7 @@ pub fn write<'a>(
     writer.write_record(&columns)?;
     for incident in incidents {
         let obj = record::from_incident(incident);
-        let row: Vec<String> = columns.iter().map(|c| cell(&obj, c)).collect();
+        let row: Vec<String> = columns.iter().map(|c| protect(cell(&obj, c))).collect();
         writer.write_record(&row)?;
     }
     writer.flush()
@@ -339,6 +360,26 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(again, incident);
+    }
+
+    #[test]
+    fn formulas_are_defused_on_export_and_restored_on_import() {
+        let t = Taxonomy::default_taxonomy();
+        let mut incident = crate::jsonl::read(LINE.as_bytes(), &t)
+            .next()
+            .unwrap()
+            .unwrap();
+        incident.personal.description = "=HYPERLINK(\"http://x\")".into();
+        incident.personal.persons[0].name = "@Timur".into();
+        let mut out = Vec::new();
+        write(&mut out, &t, [&incident]).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(
+            text.contains("\"'=HYPERLINK(") && text.contains("'@Timur"),
+            "{text}"
+        );
+        let back = read(out.as_slice(), &t).unwrap().next().unwrap().unwrap();
+        assert_eq!(back, incident);
     }
 
     #[test]

@@ -174,7 +174,7 @@ pub fn to_incident(
         }
         let Some(field) = taxonomy.field(key) else {
             r.errors.push(field_error(
-                key.as_str(),
+                vigil_model::validate::quote(key),
                 "is neither a core field nor a field of the taxonomy",
             ));
             continue;

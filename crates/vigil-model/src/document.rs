@@ -109,18 +109,20 @@ impl std::fmt::Debug for IncidentDocument {
 }
 
 impl IncidentDocument {
-    /// A new document holding `incident`, written by `actor`; returns its first change.
+    /// A new document holding `incident`, written by `actor`; returns its first
+    /// change, noted with `message` (`created`, `imported`).
     pub fn create(
         actor: &[u8],
         incident: &Incident,
         time: i64,
+        message: &str,
     ) -> Result<(Self, EncodedChange), DocumentError> {
         let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
         autosurgeon::reconcile(&mut doc, incident)
             .map_err(|e| DocumentError::Shape(e.to_string()))?;
         let mut this = Self { doc };
         let change = this
-            .commit("created", time)?
+            .commit(message, time)?
             .ok_or_else(|| DocumentError::Shape("a new incident produced no change".to_owned()))?;
         Ok((this, change))
     }
@@ -341,7 +343,7 @@ mod tests {
     #[test]
     fn an_incident_survives_its_document() {
         let incident = sample();
-        let (doc, change) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        let (doc, change) = IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
         assert_eq!(doc.incident().unwrap(), incident);
         let rebuilt = IncidentDocument::from_changes([change.bytes.as_slice()]).unwrap();
         assert_eq!(rebuilt.incident().unwrap(), incident);
@@ -350,7 +352,8 @@ mod tests {
     #[test]
     fn concurrent_edits_on_two_devices_both_survive() {
         let incident = sample();
-        let (mut a, first) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        let (mut a, first) =
+            IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
         let mut b = IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap();
 
         let mut on_a = a.incident().unwrap();
@@ -379,14 +382,14 @@ mod tests {
     #[test]
     fn an_unchanged_incident_makes_no_change() {
         let incident = sample();
-        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 1).unwrap();
+        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
         assert!(doc.update(b"device-a", &incident, 2).unwrap().is_none());
     }
 
     #[test]
     fn history_tells_who_changed_what_without_personal_values() {
         let incident = sample();
-        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 10).unwrap();
+        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 10, "created").unwrap();
         let mut edited = incident.clone();
         edited.status = Status::Verified;
         edited.personal.description = "Held without water or food.".into();

@@ -9,7 +9,7 @@
 /// The normalised key of a person's name. Two spellings of one name give one key.
 pub fn name_key(name: &str) -> String {
     let mut words: Vec<String> = transliterate(name)
-        .split(|c: char| !c.is_ascii_alphanumeric())
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(fold_word)
         .filter(|w| !w.is_empty())
@@ -18,7 +18,8 @@ pub fn name_key(name: &str) -> String {
     words.join(" ")
 }
 
-/// Lower-case Latin for Latin, Cyrillic and common Kazakh Latin letters.
+/// Lower-case Latin for Latin, Cyrillic and common Kazakh Latin letters; other
+/// letters lower-cased.
 fn transliterate(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars().flat_map(char::to_lowercase) {
@@ -55,7 +56,9 @@ fn transliterate(name: &str) -> String {
             'э' => "e",
             'ю' => "yu",
             'я' => "ya",
-            c if c.is_ascii_alphanumeric() => {
+            // Other scripts (Georgian, Armenian, CJK, ...) are kept as they are:
+            // a name must never vanish or merge with another for want of a table.
+            c if c.is_alphanumeric() => {
                 out.push(c);
                 continue;
             }
@@ -66,28 +69,30 @@ fn transliterate(name: &str) -> String {
     out
 }
 
-fn is_vowel(c: u8) -> bool {
-    matches!(c, b'a' | b'e' | b'i' | b'o' | b'u')
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
 }
 
 /// Folds transliteration variants within one word: a `y` that only marks iotation
 /// (word-initial before a vowel, or between vowels) is dropped, and doubled letters
 /// are written once.
 fn fold_word(word: &str) -> String {
-    let bytes = word.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    for (i, &c) in bytes.iter().enumerate() {
-        let next_is_vowel = bytes.get(i + 1).is_some_and(|&n| is_vowel(n));
-        let prev_is_vowel = i > 0 && is_vowel(bytes[i - 1]);
-        if c == b'y' && next_is_vowel && (i == 0 || prev_is_vowel) {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::with_capacity(word.len());
+    let mut last = None;
+    for (i, &c) in chars.iter().enumerate() {
+        let next_is_vowel = chars.get(i + 1).is_some_and(|&n| is_vowel(n));
+        let prev_is_vowel = i > 0 && is_vowel(chars[i - 1]);
+        if c == 'y' && next_is_vowel && (i == 0 || prev_is_vowel) {
             continue;
         }
-        if out.last() == Some(&c) {
+        if last == Some(c) {
             continue;
         }
         out.push(c);
+        last = Some(c);
     }
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 #[cfg(test)]
@@ -130,6 +135,14 @@ mod tests {
             name_key("Aibek Sadykov"),
             name_key("Aibek Aidaruly Sadykov")
         );
+    }
+
+    #[test]
+    fn names_in_other_scripts_are_kept() {
+        assert_eq!(name_key("ნინო ბერიძე"), "ბერიძე ნინო");
+        assert_ne!(name_key("Олесь Гончар"), name_key("Олесь Гончаренко"));
+        assert_eq!(name_key("Ўткир Ҳошимов"), "ўtkir ҳoshimov");
+        assert_ne!(name_key("王伟"), name_key("李伟"));
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::taxonomy::{FieldKind, Taxonomy};
 /// Longest name, place or short text accepted, in characters.
 pub const MAX_SHORT_TEXT: usize = 200;
 /// Longest free text accepted, in characters.
-pub const MAX_LONG_TEXT: usize = 20_000;
+pub const MAX_LONG_TEXT: usize = 1_000_000;
+/// Most people one incident can count; more is a typing error, not an event.
+pub const MAX_PEOPLE: u64 = 1_000_000_000;
 /// Most named people in one incident.
 pub const MAX_PERSONS: usize = 10_000;
 
@@ -50,14 +52,19 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
-/// Quotes an id from input for an error message, shortened so that a stray paste
-/// cannot flood the message.
+/// Quotes a value from input for an error message, but only if it looks like an id
+/// (`alien_abduction`, `73-3`): a value that could be a name or a sentence is not
+/// repeated, since errors reach terminals and logs.
 pub fn quote(value: &str) -> String {
-    let short: String = value.chars().take(40).collect();
-    if short.len() < value.len() {
-        format!("`{short}…`")
+    let id_like = !value.is_empty()
+        && value.len() <= 40
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+    if id_like {
+        format!("`{value}`")
     } else {
-        format!("`{short}`")
+        "(value not shown)".to_owned()
     }
 }
 
@@ -160,6 +167,9 @@ impl Taxonomy {
         if persons.len() > MAX_PERSONS {
             c.add("persons", format!("more than {MAX_PERSONS} named people"));
         }
+        if incident.affected.count > MAX_PEOPLE {
+            c.add("people_count", format!("is more than {MAX_PEOPLE}"));
+        }
         if (persons.len() as u64) > incident.affected.count {
             c.add(
                 "people_count",
@@ -172,8 +182,16 @@ impl Taxonomy {
         }
         for (i, person) in persons.iter().enumerate() {
             c.short_text(&format!("persons[{i}].name"), &person.name, true);
-            if let Some(role) = &person.role {
-                self.check_role(&mut c, &format!("persons[{i}].role"), role);
+            // A person's role is written next to the name; even an id-like value is
+            // not repeated.
+            if let Some(role) = &person.role
+                && self.role(role).is_none()
+            {
+                let known: Vec<_> = self.roles.iter().map(|t| t.id.as_str()).collect();
+                c.add(
+                    format!("persons[{i}].role"),
+                    format!("unknown role; expected one of: {}", known.join(", ")),
+                );
             }
         }
         if incident.personal.description.chars().count() > MAX_LONG_TEXT {
@@ -245,13 +263,11 @@ impl Taxonomy {
         };
         match (field.kind, value) {
             (FieldKind::Boolean, FieldValue::Bool(_)) => {}
-            (FieldKind::Integer, FieldValue::Int(n)) => {
-                let min = field.min.unwrap_or(i64::MIN);
-                let max = field.max.unwrap_or(i64::MAX);
-                if !(min..=max).contains(n) {
-                    c.add(id, format!("{n} is outside {min}..{max}"));
-                }
-            }
+            (FieldKind::Integer, FieldValue::Int(n)) => match (field.min, field.max) {
+                (Some(min), _) if *n < min => c.add(id, format!("{n} is below {min}")),
+                (_, Some(max)) if *n > max => c.add(id, format!("{n} is above {max}")),
+                _ => {}
+            },
             (FieldKind::Text, FieldValue::Text(t)) => c.short_text(id, t, true),
             (FieldKind::Date, FieldValue::Text(t)) => {
                 if parse_date(t).is_none() {
@@ -387,7 +403,7 @@ mod tests {
             .insert("impersonation".into(), FieldValue::Bool(true));
         i.details.insert("lawyer_denied".into(), FieldValue::Int(1));
         let text = t.validate(&i).unwrap_err().to_string();
-        assert!(text.contains("held_hours: -1 is outside 0..8760"), "{text}");
+        assert!(text.contains("held_hours: -1 is below 0"), "{text}");
         assert!(text.contains("context: unknown value `picnic`"), "{text}");
         assert!(
             text.contains("impersonation: is not a field of category"),

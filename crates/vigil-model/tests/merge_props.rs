@@ -83,7 +83,7 @@ proptest! {
     #[test]
     fn replicas_converge(steps in prop::collection::vec((0usize..3, edit(), 0usize..3, 0usize..3), 1..40)) {
         let actors: [&[u8]; 3] = [b"device-0", b"device-1", b"device-2"];
-        let (doc, first) = IncidentDocument::create(actors[0], &base(), 0).unwrap();
+        let (doc, first) = IncidentDocument::create(actors[0], &base(), 0, "created").unwrap();
         drop(doc);
         let mut replicas: Vec<IncidentDocument> = (0..3)
             .map(|_| IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap())
@@ -118,7 +118,7 @@ proptest! {
     /// Bytes from outside that claim to be changes give an error, never a panic.
     #[test]
     fn damaged_changes_are_errors(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let (_, change) = IncidentDocument::create(b"device-0", &base(), 0).unwrap();
+        let (_, change) = IncidentDocument::create(b"device-0", &base(), 0, "created").unwrap();
         let mut bytes = change.bytes.clone();
         for (at, byte) in flips {
             let i = at.index(bytes.len());

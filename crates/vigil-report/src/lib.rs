@@ -121,7 +121,7 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
         let f = &mut acc.figures;
         let n = s.people;
         f.events += 1;
-        f.people += n;
+        f.people = f.people.saturating_add(n);
         f.people_is_lower_bound |= s.at_least;
         acc.cities.insert(s.city.trim().to_lowercase());
         acc.named.extend(s.named.iter().cloned());
@@ -132,11 +132,12 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
             (&mut f.by_grounds, s.grounds.as_ref()),
         ] {
             if let Some(key) = key {
-                *map.entry(key.clone()).or_default() += n;
+                let total = map.entry(key.clone()).or_default();
+                *total = total.saturating_add(n);
             }
         }
         if s.preventive == Some(true) {
-            f.preventive += n;
+            f.preventive = f.preventive.saturating_add(n);
         }
         if s.impersonation == Some(true) {
             f.impersonation += 1;
