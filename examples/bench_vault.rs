@@ -65,6 +65,13 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
             println!("unlock_ms={}", ms(t.elapsed()));
         }
         "list" => {
+            // The unlock alone, in this process, to tell it apart from the opening.
+            let envelope = vigil_crypto::KeyEnvelope::from_bytes(&std::fs::read(
+                vault_path.join("vault.key"),
+            )?)?;
+            let t = Instant::now();
+            drop(envelope.open(PASS)?);
+            println!("list_unlock_ms={}", ms(t.elapsed()));
             let t = Instant::now();
             let vault = Vault::open(vault_path, PASS)?;
             let opened = t.elapsed();
@@ -73,9 +80,17 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
                 limit: Some(10_000),
                 ..ListFilter::default()
             })?;
+            let listed = t.elapsed();
+            // Once more with the pages decrypted and cached: what the rows themselves cost.
+            let t = Instant::now();
+            let again = vault.list(&ListFilter {
+                limit: Some(10_000),
+                ..ListFilter::default()
+            })?;
             println!("open_ms={}", ms(opened));
-            println!("list_ms={}", ms(t.elapsed()));
-            println!("listed={}", page.len());
+            println!("list_ms={}", ms(listed));
+            println!("list_again_ms={}", ms(t.elapsed()));
+            println!("listed={}", page.len().min(again.len()));
         }
         "report" => {
             let vault = Vault::open(vault_path, PASS)?;
@@ -175,10 +190,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         get(&unlock, "unlock_ms")
     );
     println!(
-        "| open (incl. unlock) + list 10,000 | {:.0} ms + {:.1} ms; without the unlock: {:.0} ms, peak {:.0} MiB | < 100 ms |",
+        "| open (incl. unlock) + list 10,000 | {:.0} ms + {:.1} ms; without the unlock: {:.0} ms; listing again (pages cached): {:.1} ms; peak {:.0} MiB | < 100 ms |",
         get(&list, "open_ms"),
         get(&list, "list_ms"),
-        get(&list, "open_ms") - get(&unlock, "unlock_ms") + get(&list, "list_ms"),
+        get(&list, "open_ms") - get(&list, "list_unlock_ms") + get(&list, "list_ms"),
+        get(&list, "list_again_ms"),
         get(&list, "peak_mib")
     );
     println!(

@@ -5,7 +5,7 @@
 //! - **Projections** (`incidents`, `incident_names`) answer list, search and report
 //!   queries; they are written in the same transaction as the changes they reflect,
 //!   and can be rebuilt from the log at any time.
-//! - Everything is encrypted at rest by SQLCipher (AES-256, HMAC-SHA512 per page) with
+//! - Everything is encrypted at rest by SQLCipher (AES-256, HMAC-SHA256 per page) with
 //!   a raw 256-bit key: pages, indexes, the WAL and the journal alike. Temporary
 //!   tables stay in memory, never in plaintext temp files.
 //! - One writer: the [`Store`] owns a single connection in WAL mode, and every write
@@ -91,9 +91,12 @@ impl Store {
     fn unlock(conn: Connection, key: &[u8; 32]) -> Result<Self> {
         let hex: Zeroizing<String> =
             Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
-        // The page size is not in any plaintext header, so it is set on every open.
+        // Page size and MAC are not in any plaintext header, so they are set on every
+        // open. HMAC-SHA256 rather than SQLCipher's default SHA-512: SHA-256 has
+        // hardware support on x86 (SHA-NI) and on phones (ARMv8 crypto extensions),
+        // which halves the cost of reading a page.
         let pragma = Zeroizing::new(format!(
-            "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE};",
+            "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE}; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
             hex.as_str()
         ));
         conn.execute_batch(&pragma)?;
