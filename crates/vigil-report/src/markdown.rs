@@ -9,20 +9,83 @@ use vigil_model::taxonomy::{Taxonomy, label};
 
 use crate::{Figures, Report};
 
-/// Renders a report in `lang` (labels fall back to English).
+/// The sentences of the report, in English or Russian. Labels of phases, categories
+/// and values come from the taxonomy in any language it has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Words {
+    En,
+    Ru,
+}
+
+impl Words {
+    fn of(lang: &str) -> Self {
+        if lang.starts_with("ru") {
+            Words::Ru
+        } else {
+            Words::En
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Words::En => "Violations recorded",
+            Words::Ru => "Зафиксированные нарушения",
+        }
+    }
+
+    fn preamble(self, reports: u64, statuses: &str) -> String {
+        match self {
+            Words::En => format!(
+                "{reports} reports counted (status: {statuses}). Each report counts as one event; \
+                 people are summed over events, and a total is a lower bound where any count was."
+            ),
+            Words::Ru => format!(
+                "Учтено сообщений: {reports} (статус: {statuses}). Каждое сообщение считается одним случаем; \
+                 люди суммируются по случаям, итог — нижняя граница, если хоть одно число было нижней границей."
+            ),
+        }
+    }
+
+    fn nothing(self) -> &'static str {
+        match self {
+            Words::En => "Nothing to report yet.",
+            Words::Ru => "Сообщать пока не о чем.",
+        }
+    }
+}
+
+/// `n` and the English noun that agrees with it.
+fn en(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `n` and the Russian noun that agrees with it: forms for 1, 2-4 and 5 (1 человек,
+/// 2 человека, 5 человек; 21 случай, 12 случаев).
+fn ru(n: u64, [one, few, many]: [&str; 3]) -> String {
+    let (last, last_two) = (n % 10, n % 100);
+    let form = if last == 1 && last_two != 11 {
+        one
+    } else if (2..=4).contains(&last) && !(12..=14).contains(&last_two) {
+        few
+    } else {
+        many
+    };
+    format!("{n} {form}")
+}
+
+/// Renders a report in `lang` (English or Russian; labels fall back to English).
 pub fn render_markdown(report: &Report, taxonomy: &Taxonomy, lang: &str) -> String {
+    let words = Words::of(lang);
     let mut out = String::new();
-    let _ = writeln!(out, "# Violations recorded\n");
+    let _ = writeln!(out, "# {}\n", words.title());
     let counted: Vec<&str> = report.counted.iter().map(|s| s.as_str()).collect();
     let _ = writeln!(
         out,
-        "{} reports counted (status: {}). Each report counts as one event; \
-         people are summed over events, and a total is a lower bound where any count was.\n",
-        report.reports,
-        counted.join(", ")
+        "{}\n",
+        words.preamble(report.reports, &counted.join(", "))
     );
     if report.figures.is_empty() {
-        let _ = writeln!(out, "Nothing to report yet.");
+        let _ = writeln!(out, "{}", words.nothing());
         return out;
     }
 
@@ -70,39 +133,72 @@ pub fn render_markdown(report: &Report, taxonomy: &Taxonomy, lang: &str) -> Stri
     out
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
+    let w = Words::of(lang);
     let mut s = String::new();
-    if f.people_is_lower_bound {
-        s.push_str("at least ");
-    }
-    s.push_str(&plural(f.people, "person", "people"));
-    let _ = write!(
-        s,
-        " in {} in {} ({} identified by name)",
-        plural(f.events, "event", "events"),
-        plural(f.cities as u64, "city", "cities"),
-        f.named_people
-    );
+    let cities = f.cities as u64;
+    let _ = match w {
+        Words::En => write!(
+            s,
+            "{}{} in {} in {} ({} identified by name)",
+            if f.people_is_lower_bound {
+                "at least "
+            } else {
+                ""
+            },
+            en(f.people, "person", "people"),
+            en(f.events, "event", "events"),
+            en(cities, "city", "cities"),
+            f.named_people
+        ),
+        Words::Ru => write!(
+            s,
+            "{}{}, {} в {} (установлены по имени: {})",
+            if f.people_is_lower_bound {
+                "не менее "
+            } else {
+                ""
+            },
+            ru(f.people, ["человек", "человека", "человек"]),
+            ru(f.events, ["случай", "случая", "случаев"]),
+            ru(cities, ["городе", "городах", "городах"]),
+            f.named_people
+        ),
+    };
     if let (Some(lo), Some(hi)) = (f.held_hours_min, f.held_hours_max) {
-        if lo == hi {
-            let _ = write!(s, "; held {}", plural(lo as u64, "hour", "hours"));
-        } else {
-            let _ = write!(s, "; held from {lo} to {hi} hours");
-        }
+        let n = hi.unsigned_abs();
+        let _ = match (w, lo == hi) {
+            (Words::En, true) => write!(s, "; held {}", en(n, "hour", "hours")),
+            (Words::En, false) => write!(s, "; held from {lo} to {}", en(n, "hour", "hours")),
+            (Words::Ru, true) => write!(s, "; удерживались {}", ru(n, ["час", "часа", "часов"])),
+            (Words::Ru, false) => {
+                write!(
+                    s,
+                    "; удерживались от {lo} до {}",
+                    ru(n, ["часа", "часов", "часов"])
+                )
+            }
+        };
     }
     if f.preventive > 0 {
-        let _ = write!(s, "; {} preventive", f.preventive);
+        let _ = match w {
+            Words::En => write!(s, "; {} preventive", f.preventive),
+            Words::Ru => write!(s, "; превентивно: {}", f.preventive),
+        };
     }
     if f.impersonation > 0 {
-        let _ = write!(
-            s,
-            "; {} where someone voted in the person's name",
-            plural(f.impersonation, "case", "cases")
-        );
+        let _ = match w {
+            Words::En => write!(
+                s,
+                "; {} where someone voted in the person's name",
+                en(f.impersonation, "case", "cases")
+            ),
+            Words::Ru => write!(
+                s,
+                "; за избирателя проголосовал другой: {}",
+                f.impersonation
+            ),
+        };
     }
     s.push('.');
     let field_label = |id: &str, fallback: &str| {
@@ -118,6 +214,7 @@ fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
                 label(&c.label, lang, &c.id).to_owned()
             })
     };
+    let art = if w == Words::Ru { "ст." } else { "art." };
     let article = |value: &str| {
         let named = taxonomy
             .legal_codes
@@ -125,8 +222,8 @@ fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
             .flat_map(|c| &c.articles)
             .find(|a| a.id == value);
         match named {
-            Some(a) => format!("art. {value} «{}»", label(&a.label, lang, &a.id)),
-            None => format!("art. {value}"),
+            Some(a) => format!("{} {value} «{}»", art, label(&a.label, lang, &a.id)),
+            None => format!("{art} {value}"),
         }
     };
     let role = |value: &str| {
@@ -134,14 +231,18 @@ fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
             label(&r.label, lang, &r.id).to_owned()
         })
     };
-    breakdown(&mut s, "By article", &f.by_article, article);
+    let (by_article, by_role) = match w {
+        Words::En => ("By article", "By affected role"),
+        Words::Ru => ("По статьям", "По роли пострадавших"),
+    };
+    breakdown(&mut s, by_article, &f.by_article, article);
     breakdown(
         &mut s,
         &field_label("context", "Context"),
         &f.by_context,
         |v| choice("context", v),
     );
-    breakdown(&mut s, "By affected role", &f.by_affected_role, role);
+    breakdown(&mut s, by_role, &f.by_affected_role, role);
     breakdown(
         &mut s,
         &field_label("grounds", "Grounds"),
@@ -208,5 +309,9 @@ mod tests {
         );
         let ru = render_markdown(&report, &Taxonomy::default_taxonomy(), "ru");
         assert!(ru.contains("## День выборов"), "{ru}");
+        assert!(
+            ru.contains("- **Административный арест**: 1 человек, 1 случай в 1 городе (установлены по имени: 1). По статьям: ст. 488"),
+            "{ru}"
+        );
     }
 }
