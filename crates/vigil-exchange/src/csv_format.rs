@@ -68,7 +68,8 @@ pub fn read<'t, R: Read + 't>(
         .clone();
     let mut columns = Vec::with_capacity(headers.len());
     for name in &headers {
-        let name = name.trim();
+        // Spreadsheets often start a UTF-8 file with a byte-order mark.
+        let name = name.trim_start_matches('\u{feff}').trim();
         columns.push(column(name, taxonomy).ok_or_else(|| {
             header_error(format!(
                 "column {} is neither a core column nor a field of the taxonomy",
@@ -77,7 +78,10 @@ pub fn read<'t, R: Read + 't>(
         })?);
     }
     for required in ["report_id", "phase", "category", "people_count"] {
-        if !headers.iter().any(|h| h.trim() == required) {
+        if !headers
+            .iter()
+            .any(|h| h.trim_start_matches('\u{feff}').trim() == required)
+        {
             return Err(header_error(format!("column `{required}` is missing")));
         }
     }
@@ -406,6 +410,30 @@ mod tests {
             errors[1]
         );
         assert_eq!(errors[2], "line 4: row: has 2 cells where the header has 5");
+    }
+
+    #[test]
+    fn files_starting_with_a_byte_order_mark_are_read() {
+        let t = Taxonomy::default_taxonomy();
+        let mut csv_bytes = "\u{feff}".as_bytes().to_vec();
+        let incident = crate::jsonl::read(LINE.as_bytes(), &t)
+            .next()
+            .unwrap()
+            .unwrap();
+        write(&mut csv_bytes, &t, [&incident]).unwrap();
+        let back = read(csv_bytes.as_slice(), &t)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, incident);
+        let jsonl = format!("\u{feff}{LINE}\r\n");
+        assert!(
+            crate::jsonl::read(jsonl.as_bytes(), &t)
+                .next()
+                .unwrap()
+                .is_ok()
+        );
     }
 
     #[test]

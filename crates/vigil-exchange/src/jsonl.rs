@@ -87,7 +87,7 @@ fn parse_line(line: u64, bytes: &[u8], taxonomy: &Taxonomy) -> Option<Result<Inc
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Some(Err(error(line, "line", "is not valid UTF-8 text")));
     };
-    let text = text.trim();
+    let text = text.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return None;
     }
