@@ -131,35 +131,24 @@ impl IncidentDocument {
     pub fn from_changes<'a>(
         changes: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, DocumentError> {
-        let mut doc = AutoCommit::new();
-        let parsed = changes
-            .into_iter()
-            .map(|bytes| {
-                Change::from_bytes(bytes.to_vec())
-                    .map_err(|e| DocumentError::Automerge(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        doc.apply_changes(parsed)?;
-        let mut this = Self { doc };
-        if !this.doc.get_missing_deps(&[]).is_empty() {
-            return Err(DocumentError::Automerge(
-                "changes are missing some of their dependencies".to_owned(),
-            ));
-        }
+        let mut this = Self {
+            doc: AutoCommit::new(),
+        };
+        this.apply(changes)?;
         this.doc.update_diff_cursor();
         Ok(this)
     }
 
     /// Parses the bytes of one change, checking they are one.
     pub fn decode_change(bytes: &[u8]) -> Result<EncodedChange, DocumentError> {
-        let change = Change::from_bytes(bytes.to_vec())
-            .map_err(|e| DocumentError::Automerge(e.to_string()))?;
-        Ok(EncodedChange::from_change(change))
+        parse_change(bytes).map(EncodedChange::from_change)
     }
 
     /// The incident the document holds now.
     pub fn incident(&self) -> Result<Incident, DocumentError> {
-        autosurgeon::hydrate(&self.doc).map_err(|e| DocumentError::Shape(e.to_string()))
+        contain_panics(|| {
+            autosurgeon::hydrate(&self.doc).map_err(|e| DocumentError::Shape(e.to_string()))
+        })
     }
 
     /// Writes `incident` over the document as `actor`; returns the change, or `None`
@@ -176,21 +165,31 @@ impl IncidentDocument {
         self.commit("edited", time)
     }
 
-    /// Applies changes made elsewhere; returns how many were new here.
+    /// Applies changes made elsewhere; returns how many were new here. Every change
+    /// must arrive with its dependencies (in this call or before): a change whose
+    /// history is missing is refused. After an error, discard the document.
     pub fn apply<'a>(
         &mut self,
         changes: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<usize, DocumentError> {
-        let before = self.doc.get_changes(&[]).len();
         let parsed = changes
             .into_iter()
-            .map(|bytes| {
-                Change::from_bytes(bytes.to_vec())
-                    .map_err(|e| DocumentError::Automerge(e.to_string()))
-            })
+            .map(parse_change)
             .collect::<Result<Vec<_>, _>>()?;
-        self.doc.apply_changes(parsed)?;
-        Ok(self.doc.get_changes(&[]).len() - before)
+        let new = parsed
+            .iter()
+            .filter(|c| self.doc.get_change_by_hash(&c.hash()).is_none())
+            .count();
+        let doc = &mut self.doc;
+        contain_panics(move || Ok(doc.apply_changes(parsed)?))?;
+        // Automerge queues a change whose dependencies it lacks, and some of its
+        // readers panic on such a queue: refuse it here, before anything reads.
+        if !self.doc.get_missing_deps(&[]).is_empty() {
+            return Err(DocumentError::Automerge(
+                "changes are missing some of their dependencies".to_owned(),
+            ));
+        }
+        Ok(new)
     }
 
     /// Every change of the document, in causal order.
@@ -246,6 +245,24 @@ impl IncidentDocument {
             .get_last_local_change()
             .map(EncodedChange::from_change))
     }
+}
+
+/// Runs Automerge on bytes from outside, turning a panic into an error.
+///
+/// Automerge 0.12 still has `unwrap`s that well-formed but inconsistent changes can
+/// reach (found by `tests/merge_props.rs`). Changes come from peers and files, and
+/// bad input must never bring the process down; the document being built is
+/// discarded on error, so no half-applied state survives.
+fn contain_panics<T>(f: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, DocumentError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(DocumentError::Automerge(
+            "changes are inconsistent and cannot be applied".to_owned(),
+        ))
+    })
+}
+
+fn parse_change(bytes: &[u8]) -> Result<Change, DocumentError> {
+    Change::from_bytes(bytes.to_vec()).map_err(|e| DocumentError::Automerge(e.to_string()))
 }
 
 /// Lower-case hex of some bytes.
@@ -315,28 +332,12 @@ mod tests {
 
     fn sample() -> Incident {
         Incident {
-            id: IncidentId::random(),
-            phase: "election_day".into(),
-            category: "arbitrary_detention".into(),
-            occurred_at: "2021-01-10T12:00:00+06:00".into(),
-            reported_at: "2021-01-10T13:00:00+06:00".into(),
-            place: Place {
-                region: "Almaty".into(),
-                city: "Almaty".into(),
-                ..Place::default()
-            },
             affected: Affected {
                 count: 3,
                 at_least: false,
                 role: "protester".into(),
             },
-            details: [("held_hours".to_string(), FieldValue::Int(6))].into(),
-            status: Status::Submitted,
-            personal: Personal {
-                persons: vec![Person::new("Aibek Sadykov", None)],
-                description: "Held without water.".into(),
-                ..Personal::default()
-            },
+            ..Incident::example()
         }
     }
 

@@ -341,6 +341,39 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// A small valid incident of the default taxonomy: an election-day detention in
+    /// Almaty with one person named. For documentation, examples and tests.
+    pub fn example() -> Self {
+        Incident {
+            id: IncidentId::random(),
+            phase: "election_day".into(),
+            category: "arbitrary_detention".into(),
+            occurred_at: "2021-01-10T12:00:00+06:00".into(),
+            reported_at: "2021-01-10T13:00:00+06:00".into(),
+            place: Place {
+                region: "Almaty".into(),
+                city: "Almaty".into(),
+                ..Place::default()
+            },
+            affected: Affected {
+                count: 12,
+                at_least: true,
+                role: "protester".into(),
+            },
+            details: [
+                ("held_hours".to_owned(), FieldValue::Int(6)),
+                ("context".to_owned(), FieldValue::Text("protest".into())),
+            ]
+            .into(),
+            status: Status::Submitted,
+            personal: Personal {
+                persons: vec![Person::new("Aibek Sadykov", None)],
+                description: "Detained near the akimat.".into(),
+                ..Personal::default()
+            },
+        }
+    }
+
     /// A taxonomy field's value, wherever it is kept (public or personal part).
     pub fn field(&self, id: &str) -> Option<&FieldValue> {
         self.details

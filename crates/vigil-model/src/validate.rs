@@ -336,34 +336,7 @@ mod tests {
     use crate::incident::*;
 
     fn detention() -> Incident {
-        Incident {
-            id: IncidentId::random(),
-            phase: "election_day".into(),
-            category: "arbitrary_detention".into(),
-            occurred_at: "2021-01-10T12:00:00+06:00".into(),
-            reported_at: "2021-01-10T13:00:00+06:00".into(),
-            place: Place {
-                region: "Almaty".into(),
-                city: "Almaty".into(),
-                ..Place::default()
-            },
-            affected: Affected {
-                count: 12,
-                at_least: true,
-                role: "protester".into(),
-            },
-            details: [
-                ("held_hours".to_string(), FieldValue::Int(6)),
-                ("context".to_string(), FieldValue::Text("protest".into())),
-            ]
-            .into(),
-            status: Status::Submitted,
-            personal: Personal {
-                persons: vec![Person::new("Aibek Sadykov", None)],
-                description: "Detained near the akimat.".into(),
-                ..Personal::default()
-            },
-        }
+        Incident::example()
     }
 
     #[test]

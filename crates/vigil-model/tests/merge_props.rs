@@ -9,24 +9,14 @@ use vigil_model::*;
 
 fn base() -> Incident {
     Incident {
-        id: IncidentId::random(),
-        phase: "election_day".into(),
-        category: "arbitrary_detention".into(),
-        occurred_at: "2021-01-10T12:00:00+06:00".into(),
-        reported_at: "2021-01-10T13:00:00+06:00".into(),
-        place: Place {
-            region: "Almaty".into(),
-            city: "Almaty".into(),
-            ..Place::default()
-        },
         affected: Affected {
             count: 5,
             at_least: false,
             role: "protester".into(),
         },
         details: Default::default(),
-        status: Status::Submitted,
         personal: Personal::default(),
+        ..Incident::example()
     }
 }
 

@@ -165,30 +165,16 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigil_model::{IncidentId, name_key};
+    use vigil_model::{Incident, name_key};
 
     fn event(city: &str, people: u64, at_least: bool, names: &[&str]) -> Summary {
         Summary {
-            id: IncidentId::random(),
-            phase: "election_day".into(),
-            category: "arbitrary_detention".into(),
-            status: Status::Submitted,
-            occurred_at: "2021-01-10T12:00:00+06:00".into(),
-            reported_at: "2021-01-10T13:00:00+06:00".into(),
-            region: String::new(),
             city: city.into(),
-            polling_station: None,
             people,
             at_least,
-            affected_role: "protester".into(),
-            context: Some("protest".into()),
-            preventive: None,
-            article: None,
-            grounds: None,
-            impersonation: None,
             held_hours: Some(people as i64),
-            perpetrator: None,
             named: names.iter().map(|n| name_key(n)).collect(),
+            ..Incident::example().summary()
         }
     }
 

@@ -274,31 +274,19 @@ fn breakdown(
 mod tests {
     use super::*;
     use crate::count;
-    use vigil_model::{IncidentId, Status, Summary};
+    use vigil_model::{Incident, Status, Summary};
 
     #[test]
     fn a_line_reads_like_the_published_report() {
         let s = Summary {
-            id: IncidentId::random(),
-            phase: "election_day".into(),
             category: "administrative_arrest".into(),
             status: Status::Verified,
-            occurred_at: "2021-01-10T12:00:00+06:00".into(),
-            reported_at: "2021-01-10T12:00:00+06:00".into(),
-            region: String::new(),
-            city: "Almaty".into(),
-            polling_station: None,
             people: 1,
             at_least: false,
-            affected_role: "protester".into(),
-            context: Some("protest".into()),
-            preventive: None,
             article: Some("488".into()),
-            grounds: None,
-            impersonation: None,
             held_hours: None,
-            perpetrator: None,
             named: vec!["aibek sadikov".into()],
+            ..Incident::example().summary()
         };
         let report = count([&s], &[Status::Verified]);
         let text = render_markdown(&report, &Taxonomy::default_taxonomy(), "en");

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use rusqlite::Connection;
-use vigil_model::{IncidentId, Status, Summary};
+use vigil_model::{Incident, Status, Summary};
 
 use super::*;
 
@@ -9,26 +9,9 @@ const KEY: [u8; 32] = [7; 32];
 
 fn summary(city: &str, names: &[&str]) -> Summary {
     Summary {
-        id: IncidentId::random(),
-        phase: "election_day".into(),
-        category: "arbitrary_detention".into(),
-        status: Status::Submitted,
-        occurred_at: "2021-01-10T12:00:00+06:00".into(),
-        reported_at: "2021-01-10T13:00:00+06:00".into(),
-        region: "Almaty".into(),
         city: city.into(),
-        polling_station: None,
-        people: 5,
-        at_least: true,
-        affected_role: "protester".into(),
-        context: Some("protest".into()),
-        preventive: None,
-        article: None,
-        grounds: None,
-        impersonation: None,
-        held_hours: Some(6),
-        perpetrator: Some("police".into()),
         named: names.iter().map(|n| vigil_model::name_key(n)).collect(),
+        ..Incident::example().summary()
     }
 }
 
