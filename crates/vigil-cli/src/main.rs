@@ -167,7 +167,7 @@ fn run(cli: Cli) -> Result {
                 Into::into,
             );
             let wanted = statuses(&status)?;
-            let count = match &out {
+            let outcome = match &out {
                 Some(path) => {
                     // The file holds personal data in plaintext: readable by its owner only.
                     let mut options = std::fs::OpenOptions::new();
@@ -179,9 +179,18 @@ fn run(cli: Cli) -> Result {
                 }
                 None => vault.export(io::stdout().lock(), format, &wanted)?,
             };
-            eprintln!(
-                "Exported {count} incident(s). The file contains personal data: names of the people affected, free-text descriptions and observers' pseudonyms. Keep it encrypted."
-            );
+            eprintln!("Exported {} incident(s).", outcome.incidents);
+            if outcome.has_personal_data() {
+                eprintln!(
+                    "The file contains personal data: {} name(s) of people affected, {} free-text description(s) (which may name people), {} observer pseudonym(s), {} other personal field value(s). Keep it encrypted; do not publish it.",
+                    outcome.named_people,
+                    outcome.descriptions,
+                    outcome.reporters,
+                    outcome.personal_fields
+                );
+            } else {
+                eprintln!("The file contains no personal data.");
+            }
         }
         Command::Report { format, status } => {
             let vault = open(&vault_path(cli.vault)?)?;

@@ -7,7 +7,7 @@ mod error;
 mod vault;
 
 pub use error::VaultError;
-pub use vault::{ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo};
+pub use vault::{ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo};
 
 pub use vigil_crypto::KdfParams;
 pub use vigil_exchange::{Format, LineError, record};

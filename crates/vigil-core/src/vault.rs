@@ -41,6 +41,28 @@ pub struct ImportOutcome {
     pub skipped: Vec<LineError>,
 }
 
+/// What an export wrote, and how much personal data is in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportOutcome {
+    /// Incidents written.
+    pub incidents: u64,
+    /// Names of people affected.
+    pub named_people: u64,
+    /// Free-text descriptions (they may name people).
+    pub descriptions: u64,
+    /// Observers' pseudonyms.
+    pub reporters: u64,
+    /// Values of taxonomy fields marked personal.
+    pub personal_fields: u64,
+}
+
+impl ExportOutcome {
+    /// Whether the file holds any personal data.
+    pub fn has_personal_data(&self) -> bool {
+        self.named_people + self.descriptions + self.reporters + self.personal_fields > 0
+    }
+}
+
 /// What a merge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergeOutcome {
@@ -457,13 +479,13 @@ impl Vault {
     }
 
     /// Writes the incidents with one of `statuses` (all, if empty) to `out`, oldest
-    /// first. Returns how many.
+    /// first. Returns what the file holds, personal data included.
     pub fn export(
         &self,
         out: impl Write,
         format: Format,
         statuses: &[Status],
-    ) -> Result<u64, VaultError> {
+    ) -> Result<ExportOutcome, VaultError> {
         let mut summaries = self.store.list(&ListFilter::default())?;
         summaries.reverse();
         let incidents = summaries
@@ -475,7 +497,18 @@ impl Vault {
             Format::Jsonl => jsonl::write(out, &incidents)?,
             Format::Csv => csv_format::write(out, &self.taxonomy, &incidents)?,
         }
-        Ok(incidents.len() as u64)
+        let mut outcome = ExportOutcome {
+            incidents: incidents.len() as u64,
+            ..ExportOutcome::default()
+        };
+        for i in &incidents {
+            let p = &i.personal;
+            outcome.named_people += p.persons.len() as u64;
+            outcome.descriptions += u64::from(!p.description.trim().is_empty());
+            outcome.reporters += u64::from(p.reported_by.is_some());
+            outcome.personal_fields += p.details.len() as u64;
+        }
+        Ok(outcome)
     }
 
     /// The report's figures, counted from the projections.
