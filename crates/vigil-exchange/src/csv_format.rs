@@ -342,13 +342,17 @@ mod tests {
 
     const LINE: &str = r#"{"report_id": "0d7e541a-e6d9-49c4-9b33-a9c69782277f", "reported_by": "obs-135", "reported_at": "2020-12-09T17:25:00+06:00", "phase": "campaign", "category": "administrative_arrest", "occurred_at": "2020-12-09T17:06:00+06:00", "city": "Temirtau", "region": "Karaganda Region", "people_count": 1, "count_is_lower_bound": false, "affected_role": "activist", "persons": [{"name": "Timur Khamitov", "role": "activist"}], "context": "campaigning", "preventive": true, "grounds": "slander", "legal": {"code": "CoAO", "article": "73-3", "sanction": "arrest", "days": 10}, "perpetrator": "court", "description": "Arrested; a name, a comma and \"quotes\"."}"#;
 
+    fn sample(t: &Taxonomy) -> Incident {
+        crate::jsonl::read(LINE.as_bytes(), t)
+            .next()
+            .unwrap()
+            .unwrap()
+    }
+
     #[test]
     fn json_and_csv_round_trip_to_the_same_incident() {
         let t = Taxonomy::default_taxonomy();
-        let incident = crate::jsonl::read(LINE.as_bytes(), &t)
-            .next()
-            .unwrap()
-            .unwrap();
+        let incident = sample(&t);
         let mut csv_bytes = Vec::new();
         write(&mut csv_bytes, &t, [&incident]).unwrap();
         let back = read(csv_bytes.as_slice(), &t)
@@ -369,10 +373,7 @@ mod tests {
     #[test]
     fn formulas_are_defused_on_export_and_restored_on_import() {
         let t = Taxonomy::default_taxonomy();
-        let mut incident = crate::jsonl::read(LINE.as_bytes(), &t)
-            .next()
-            .unwrap()
-            .unwrap();
+        let mut incident = sample(&t);
         incident.personal.description = "=HYPERLINK(\"http://x\")".into();
         incident.personal.persons[0].name = "@Timur".into();
         let mut out = Vec::new();
@@ -416,10 +417,7 @@ mod tests {
     fn files_starting_with_a_byte_order_mark_are_read() {
         let t = Taxonomy::default_taxonomy();
         let mut csv_bytes = "\u{feff}".as_bytes().to_vec();
-        let incident = crate::jsonl::read(LINE.as_bytes(), &t)
-            .next()
-            .unwrap()
-            .unwrap();
+        let incident = sample(&t);
         write(&mut csv_bytes, &t, [&incident]).unwrap();
         let back = read(csv_bytes.as_slice(), &t)
             .unwrap()

@@ -13,17 +13,11 @@ use serde_json::Value;
 
 use crate::incident::Incident;
 
-/// A change as the store keeps it: its bytes, and what the store indexes.
+/// A change as the store keeps it: its hash and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedChange {
     /// SHA-256 hash of the change, Automerge's id for it.
     pub hash: [u8; 32],
-    /// The author's actor id (the device's).
-    pub actor: Vec<u8>,
-    /// The author's sequence number in this document.
-    pub seq: u64,
-    /// When it was made, seconds since the Unix epoch, as its author's clock said.
-    pub time: i64,
     /// The change itself, in Automerge's binary form.
     pub bytes: Vec<u8>,
 }
@@ -32,9 +26,6 @@ impl EncodedChange {
     fn from_change(mut change: Change) -> Self {
         Self {
             hash: change.hash().0,
-            actor: change.actor_id().to_bytes().to_vec(),
-            seq: change.seq(),
-            time: change.timestamp(),
             // Columns deflated where that pays (changes over 256 bytes); the hash is
             // of the uncompressed change, so it is the same either way.
             bytes: change.bytes().into_owned(),

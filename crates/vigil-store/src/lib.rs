@@ -162,7 +162,10 @@ impl Store {
 
     /// Whether a change is stored.
     pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
-        has_change(&self.conn, hash)
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
+        Ok(stmt.exists([hash])?)
     }
 
     /// Every incident id in the change log, whatever its projection says.
@@ -252,19 +255,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// A metadata value, as this transaction sees it.
-    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        meta_get(&self.tx, key)
-    }
-
     /// The bytes of every change of one incident, as this transaction sees them.
     pub fn changes_of(&self, incident: &IncidentId) -> Result<Vec<Vec<u8>>> {
         changes_of(&self.tx, incident)
-    }
-
-    /// Whether a change is stored, as this transaction sees it.
-    pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
-        has_change(&self.tx, hash)
     }
 
     /// Whether an incident has any change stored, as this transaction sees it.
@@ -289,11 +282,6 @@ fn changes_of(conn: &Connection, incident: &IncidentId) -> Result<Vec<Vec<u8>>> 
         .query_map([incident.to_bytes()], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
-}
-
-fn has_change(conn: &Connection, hash: &[u8; 32]) -> Result<bool> {
-    let mut stmt = conn.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
-    Ok(stmt.exists([hash])?)
 }
 
 #[cfg(test)]
