@@ -45,6 +45,29 @@ pub enum VaultError {
     /// Keys.
     #[error("key file: {0}")]
     Key(CryptoError),
+    /// The vault belongs to no team yet.
+    #[error(
+        "this vault is in no team; `vigil team create` founds one, `vigil team join` joins one"
+    )]
+    NoTeam,
+    /// The vault already belongs to a team.
+    #[error("this vault is already in a team")]
+    AlreadyInTeam,
+    /// Only coordinators may do this.
+    #[error("only a coordinator of the team can do this")]
+    NotCoordinator,
+    /// A team operation that cannot be done, with why.
+    #[error("{0}")]
+    Team(String),
+    /// An invitation that cannot be used.
+    #[error("invitation refused: {0}")]
+    BadInvite(String),
+    /// The network, or the peer, failed.
+    #[error("network: {0}")]
+    Network(#[from] vigil_net::NetError),
+    /// The peer broke the sync protocol (the session ends; what arrived is kept).
+    #[error("sync: {0}")]
+    Sync(#[from] vigil_sync::SyncError),
     /// Reading or writing a file.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),

@@ -1,13 +1,20 @@
 //! The Vigil core: the one entry point every shell (the CLI, the mobile and desktop
 //! bindings) uses. A [`Vault`] is a folder holding an encrypted database and the key
 //! file that unlocks it; through it a shell logs, edits, lists, imports, exports,
-//! merges and counts incidents.
+//! merges and counts incidents; through a [`Node`] it syncs with the devices of its
+//! team over QUIC.
 
 mod error;
+mod invite;
+mod peer;
+mod team;
 mod vault;
 
 pub use error::VaultError;
+pub use invite::Invite;
+pub use peer::{Node, SyncReport};
 pub use vault::{ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo};
+pub use vigil_sync::{Member, Role, SyncStats};
 
 pub use vigil_crypto::KdfParams;
 pub use vigil_exchange::{Format, LineError, record};

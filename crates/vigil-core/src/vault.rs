@@ -4,13 +4,19 @@
 use std::fs;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use vigil_crypto::{DeviceKey, DevicePublicKey, KdfParams, KeyEnvelope, VaultKey};
 use vigil_exchange::{Format, LineError, csv_format, jsonl, record};
-use vigil_model::document::{HistoryEntry, IncidentDocument, hex};
+use vigil_model::document::{
+    HistoryEntry, IMPORT_ACTOR_PREFIX, IncidentDocument, hex, import_actor,
+};
 use vigil_model::{Incident, IncidentId, Person, Status, Summary, Taxonomy};
 use vigil_report::Report;
 use vigil_store::{ListFilter, Store, StoreError, Writer};
+use vigil_sync::{Roster, signing};
+
+use crate::team::TeamPolicy;
 
 use crate::VaultError;
 
@@ -19,6 +25,7 @@ const KEY_FILE: &str = "vault.key";
 const META_DEVICE: &str = "device_secret";
 const META_TAXONOMY: &str = "taxonomy";
 const META_CREATED: &str = "created_at";
+pub(crate) const META_TEAM: &str = "team";
 
 /// How an import treats lines that cannot be imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,10 +101,13 @@ pub struct VaultInfo {
 /// An open, unlocked vault.
 pub struct Vault {
     dir: PathBuf,
-    store: Store,
-    device: DeviceKey,
+    pub(crate) store: Store,
+    pub(crate) device: DeviceKey,
     actor: Vec<u8>,
     taxonomy: Taxonomy,
+    /// The team, once the vault founded or joined one.
+    pub(crate) roster: Option<Roster>,
+    pub(crate) policy: Arc<TeamPolicy>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -108,7 +118,7 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -227,7 +237,33 @@ impl Vault {
             Some(bytes) => Taxonomy::from_toml(&String::from_utf8_lossy(&bytes))?,
             None => Taxonomy::default_taxonomy(),
         };
-        Ok(Self::assemble(dir, store, device, taxonomy))
+        let mut vault = Self::assemble(dir, store, device, taxonomy);
+        vault.sign_unsigned_changes()?;
+        vault.load_team()?;
+        Ok(vault)
+    }
+
+    /// Changes written before changes were signed (vault schema 1) are signed by this
+    /// device, which has held and vouched for them since.
+    fn sign_unsigned_changes(&mut self) -> Result<(), VaultError> {
+        let unsigned = self.store.unsigned_changes()?;
+        if unsigned.is_empty() {
+            return Ok(());
+        }
+        let device = &self.device;
+        self.store.write(|w| {
+            for row in &unsigned {
+                let change = IncidentDocument::decode_change(&row.bytes)?;
+                let signed = signing::sign(device, &row.incident, change);
+                w.sign_change(row.seq_no, &signed.author, &signed.signature, signed.time)?;
+            }
+            Ok::<_, VaultError>(())
+        })?;
+        tracing::info!(
+            count = unsigned.len(),
+            "signed changes written before signatures"
+        );
+        Ok(())
     }
 
     fn assemble(dir: &Path, store: Store, device: DeviceKey, taxonomy: Taxonomy) -> Self {
@@ -240,6 +276,8 @@ impl Vault {
             device,
             actor,
             taxonomy,
+            roster: None,
+            policy: Arc::default(),
         }
     }
 
@@ -304,12 +342,12 @@ impl Vault {
     /// Logs a new incident. It is validated against the taxonomy first.
     pub fn add(&mut self, incident: &Incident) -> Result<IncidentId, VaultError> {
         self.taxonomy.validate(incident)?;
-        let actor = &self.actor;
+        let device = &self.device;
         self.store.write(|w| {
             if w.has_incident(&incident.id)? {
                 return Err(VaultError::AlreadyExists);
             }
-            put_new(w, actor, incident)
+            put_new(w, device, incident)
         })?;
         Ok(incident.id.clone())
     }
@@ -337,6 +375,7 @@ impl Vault {
         edit: impl FnOnce(&mut Incident) -> Result<(), VaultError>,
     ) -> Result<bool, VaultError> {
         let actor = &self.actor;
+        let device = &self.device;
         let taxonomy = &self.taxonomy;
         self.store.write(|w| {
             let changes = w.changes_of(id)?;
@@ -351,7 +390,7 @@ impl Vault {
             let Some(change) = doc.update(actor, &incident, now())? else {
                 return Ok(false);
             };
-            w.insert_change(&change.hash, id, &change.bytes)?;
+            w.insert_change(&signing::sign(device, id, change))?;
             w.put_summary(&incident.summary())?;
             Ok(true)
         })
@@ -433,6 +472,7 @@ impl Vault {
         let span = tracing::info_span!("vault.import", ?format, ?mode);
         let _enter = span.enter();
         let taxonomy = &self.taxonomy;
+        let device = &self.device;
         let items: Box<dyn Iterator<Item = Result<Incident, LineError>> + '_> = match format {
             Format::Jsonl => Box::new(jsonl::read(BufReader::new(input), taxonomy)),
             Format::Csv => Box::new(
@@ -460,7 +500,7 @@ impl Vault {
                     outcome.already_present += 1;
                     continue;
                 }
-                put_imported(w, &incident)?;
+                put_imported(w, device, &incident)?;
                 outcome.added += 1;
             }
             if mode == ImportMode::AllOrNothing && !bad.is_empty() {
@@ -557,11 +597,11 @@ impl Vault {
             for bytes in other.store.changes_of(&id)? {
                 let change = IncidentDocument::decode_change(&bytes)?;
                 if !self.store.has_change(&change.hash)? {
-                    missing.push(change);
+                    missing.push(change.hash);
                 }
             }
             if !missing.is_empty() {
-                incoming.push((id, missing));
+                incoming.push((id, other.store.signed_changes(&missing)?));
             }
         }
         let outcome = self.store.write(|w| {
@@ -581,7 +621,7 @@ impl Vault {
                 }
                 let mut inserted = 0;
                 for change in missing {
-                    inserted += u64::from(w.insert_change(&change.hash, id, &change.bytes)?);
+                    inserted += u64::from(w.insert_change(change)?);
                 }
                 w.put_summary(&incident.summary())?;
                 outcome.incidents += 1;
@@ -613,29 +653,22 @@ fn keep_person_ids(before: &[Person], after: &mut [Person]) {
     }
 }
 
-fn put_new(w: &Writer<'_>, actor: &[u8], incident: &Incident) -> Result<(), VaultError> {
-    let (_, change) = IncidentDocument::create(actor, incident, now(), "created")?;
-    w.insert_change(&change.hash, &incident.id, &change.bytes)?;
+fn put_new(w: &Writer<'_>, device: &DeviceKey, incident: &Incident) -> Result<(), VaultError> {
+    let actor = device.public().to_bytes();
+    let (_, change) = IncidentDocument::create(&actor, incident, now(), "created")?;
+    w.insert_change(&signing::sign(device, &incident.id, change))?;
     w.put_summary(&incident.summary())?;
     Ok(())
 }
 
-/// The author of an imported report's first change: derived from the report id, not
-/// from the importing device, and timed by the report itself. Two devices that import
-/// the same file make byte-identical changes, which merge into one incident instead
-/// of two rival copies whose edits would shadow each other.
-fn import_actor(id: &IncidentId) -> Vec<u8> {
-    [IMPORT_ACTOR_PREFIX, id.to_bytes().as_slice()].concat()
-}
-
-const IMPORT_ACTOR_PREFIX: &[u8] = b"vigil-import:";
-
-fn put_imported(w: &Writer<'_>, incident: &Incident) -> Result<(), VaultError> {
+/// An imported report's first change is made by the report's import actor and timed
+/// by the report (see [`import_actor`]); the importing device signs it.
+fn put_imported(w: &Writer<'_>, device: &DeviceKey, incident: &Incident) -> Result<(), VaultError> {
     let time =
         vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
     let actor = import_actor(&incident.id);
     let (_, change) = IncidentDocument::create(&actor, incident, time, "imported")?;
-    w.insert_change(&change.hash, &incident.id, &change.bytes)?;
+    w.insert_change(&signing::sign(device, &incident.id, change))?;
     w.put_summary(&incident.summary())?;
     Ok(())
 }

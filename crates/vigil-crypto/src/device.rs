@@ -1,7 +1,7 @@
 //! Device keys: each vault has an ed25519 key that identifies its device. Its public
 //! half is the device's Automerge actor id, so every change names its device.
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
@@ -39,6 +39,12 @@ impl DeviceKey {
     pub fn public(&self) -> DevicePublicKey {
         DevicePublicKey(self.0.verifying_key())
     }
+
+    /// Signs `message`. Callers prefix messages with a context string, so that a
+    /// signature made for one purpose never verifies for another.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
 }
 
 /// A device's public key: its identity among peers.
@@ -57,6 +63,15 @@ impl DevicePublicKey {
         VerifyingKey::from_bytes(&array)
             .map(Self)
             .map_err(|_| CryptoError::MalformedKey)
+    }
+
+    /// Checks a signature made by [`DeviceKey::sign`] (strict ed25519: no malleable
+    /// or small-order forms).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        let signature = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+        self.0
+            .verify_strict(message, &signature)
+            .map_err(|_| CryptoError::BadSignature)
     }
 
     /// A short fingerprint two people can compare by eye: the first 10 bytes of the
@@ -89,5 +104,30 @@ mod tests {
         assert_eq!(key.public().fingerprint().len(), 24);
         assert_eq!(format!("{key:?}"), "DeviceKey(..)");
         assert!(DeviceKey::from_secret_bytes(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn a_signature_verifies_only_for_its_message_and_key() {
+        let key = DeviceKey::generate();
+        let signature = key.sign(b"vigil/test\0hello");
+        key.public()
+            .verify(b"vigil/test\0hello", &signature)
+            .unwrap();
+        assert!(
+            key.public()
+                .verify(b"vigil/test\0hellO", &signature)
+                .is_err()
+        );
+        assert!(
+            DeviceKey::generate()
+                .public()
+                .verify(b"vigil/test\0hello", &signature)
+                .is_err()
+        );
+        assert!(
+            key.public()
+                .verify(b"vigil/test\0hello", &signature[..63])
+                .is_err()
+        );
     }
 }

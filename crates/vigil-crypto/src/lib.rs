@@ -29,4 +29,7 @@ pub enum CryptoError {
     /// Stored key bytes of the wrong form.
     #[error("stored key material is malformed")]
     MalformedKey,
+    /// A signature that does not verify.
+    #[error("the signature does not verify")]
+    BadSignature,
 }

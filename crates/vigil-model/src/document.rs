@@ -20,12 +20,18 @@ pub struct EncodedChange {
     pub hash: [u8; 32],
     /// The change itself, in Automerge's binary form.
     pub bytes: Vec<u8>,
+    /// The Automerge actor that made it: a device key, or an import's actor.
+    pub actor: Vec<u8>,
+    /// When it was made, Unix seconds, as its author's clock said.
+    pub time: i64,
 }
 
 impl EncodedChange {
     fn from_change(mut change: Change) -> Self {
         Self {
             hash: change.hash().0,
+            actor: change.actor_id().to_bytes().to_vec(),
+            time: change.timestamp(),
             // Columns deflated where that pays (changes over 256 bytes); the hash is
             // of the uncompressed change, so it is the same either way.
             bytes: change.bytes().into_owned(),
@@ -49,6 +55,9 @@ pub enum DocumentError {
         "two different changes claim the same author and sequence number; was this vault copied and used on two devices?"
     )]
     DuplicateSequence,
+    /// Changes whose earlier changes have not arrived yet.
+    #[error("changes are missing some of their dependencies")]
+    MissingDependencies,
 }
 
 impl From<automerge::AutomergeError> for DocumentError {
@@ -176,9 +185,7 @@ impl IncidentDocument {
         // Automerge queues a change whose dependencies it lacks, and some of its
         // readers panic on such a queue: refuse it here, before anything reads.
         if !self.doc.get_missing_deps(&[]).is_empty() {
-            return Err(DocumentError::Automerge(
-                "changes are missing some of their dependencies".to_owned(),
-            ));
+            return Err(DocumentError::MissingDependencies);
         }
         Ok(new)
     }
@@ -253,8 +260,21 @@ fn contain_panics<T>(f: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, 
 }
 
 fn parse_change(bytes: &[u8]) -> Result<Change, DocumentError> {
-    Change::from_bytes(bytes.to_vec()).map_err(|e| DocumentError::Automerge(e.to_string()))
+    contain_panics(|| {
+        Change::from_bytes(bytes.to_vec()).map_err(|e| DocumentError::Automerge(e.to_string()))
+    })
 }
+
+/// The actor of an imported report's first change: derived from the report id, not
+/// from the importing device. Two devices that import the same file make
+/// byte-identical changes, which merge into one incident instead of two rival copies
+/// whose edits would shadow each other.
+pub fn import_actor(id: &crate::IncidentId) -> Vec<u8> {
+    [IMPORT_ACTOR_PREFIX, id.to_bytes().as_slice()].concat()
+}
+
+/// What every import actor starts with.
+pub const IMPORT_ACTOR_PREFIX: &[u8] = b"vigil-import:";
 
 /// Lower-case hex of some bytes.
 pub fn hex(bytes: &[u8]) -> String {

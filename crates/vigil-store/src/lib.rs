@@ -24,6 +24,47 @@ use zeroize::Zeroizing;
 pub use migrations::SCHEMA_VERSION;
 pub use projection::ListFilter;
 
+/// A change as the log keeps it: the Automerge change and who vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedChange {
+    /// The incident the change belongs to.
+    pub incident: IncidentId,
+    /// Automerge's hash of the change.
+    pub hash: [u8; 32],
+    /// The change, in Automerge's binary form.
+    pub bytes: Vec<u8>,
+    /// The device that made (or imported) the change.
+    pub author: [u8; 32],
+    /// The author's ed25519 signature of the incident id and the hash.
+    pub signature: [u8; 64],
+    /// The change's timestamp, Unix seconds.
+    pub time: i64,
+}
+
+/// A signed entry of the team's membership log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberEntryRow {
+    /// Hash of the entry's bytes.
+    pub hash: [u8; 32],
+    /// When it was made, Unix seconds.
+    pub time: i64,
+    /// The entry, as its signer encoded it.
+    pub bytes: Vec<u8>,
+    /// The signer's ed25519 signature.
+    pub signature: [u8; 64],
+}
+
+/// A change written by version 1, before changes were signed.
+#[derive(Debug, Clone)]
+pub struct UnsignedChange {
+    /// Its row in the log.
+    pub seq_no: i64,
+    /// The incident it belongs to.
+    pub incident: IncidentId,
+    /// The change's bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// Database page size. 8 KiB pages hold more whole change rows than 4 KiB ones and
 /// pay SQLCipher's per-page IV and MAC (80 bytes) half as often.
 const PAGE_SIZE: u32 = 8192;
@@ -160,6 +201,93 @@ impl Store {
         changes_of(&self.conn, incident)
     }
 
+    /// Every item that set reconciliation compares, changes and membership entries
+    /// alike: (timestamp, hash). Reads no change bytes and loads no document.
+    pub fn sync_items(&self) -> Result<Vec<(i64, [u8; 32])>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT time, hash FROM changes UNION ALL SELECT time, hash FROM members",
+        )?;
+        let items = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(items)
+    }
+
+    /// The stored changes among `hashes`, in the order they were stored (so every
+    /// change comes after the changes it depends on); unknown hashes are skipped.
+    pub fn signed_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
+             WHERE hash = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let row = stmt
+                .query_row([hash], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        SignedChange {
+                            incident: IncidentId::from_bytes(r.get(1)?),
+                            hash: r.get(2)?,
+                            bytes: r.get(3)?,
+                            author: r.get(4)?,
+                            signature: r.get(5)?,
+                            time: r.get(6)?,
+                        },
+                    ))
+                })
+                .optional()?;
+            found.extend(row);
+        }
+        found.sort_by_key(|(seq_no, _)| *seq_no);
+        Ok(found.into_iter().map(|(_, change)| change).collect())
+    }
+
+    /// Changes still unsigned, written by version 1.
+    pub fn unsigned_changes(&self) -> Result<Vec<UnsignedChange>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq_no, incident, bytes FROM changes WHERE signature IS NULL ORDER BY seq_no",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(UnsignedChange {
+                    seq_no: r.get(0)?,
+                    incident: IncidentId::from_bytes(r.get(1)?),
+                    bytes: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The whole membership log, oldest first.
+    pub fn member_entries(&self) -> Result<Vec<MemberEntryRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, time, bytes, signature FROM members ORDER BY seq_no")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MemberEntryRow {
+                    hash: r.get(0)?,
+                    time: r.get(1)?,
+                    bytes: r.get(2)?,
+                    signature: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many invitations are unused and unexpired at `now`.
+    pub fn open_invites(&self, now: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM invites WHERE used_by IS NULL AND expires > ?1",
+            [now],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Whether a change is stored.
     pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
         let mut stmt = self
@@ -229,16 +357,77 @@ pub struct Writer<'a> {
 
 impl Writer<'_> {
     /// Appends a change to the log; returns false if it was already there.
-    pub fn insert_change(
-        &self,
-        hash: &[u8; 32],
-        incident: &IncidentId,
-        bytes: &[u8],
-    ) -> Result<bool> {
+    pub fn insert_change(&self, change: &SignedChange) -> Result<bool> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO changes (hash, incident, bytes) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
+            "INSERT INTO changes (hash, incident, bytes, author, signature, time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
         )?;
-        Ok(stmt.execute(params![hash, incident.to_bytes(), bytes])? == 1)
+        Ok(stmt.execute(params![
+            change.hash,
+            change.incident.to_bytes(),
+            change.bytes,
+            change.author,
+            change.signature,
+            change.time
+        ])? == 1)
+    }
+
+    /// Signs a change written by version 1.
+    pub fn sign_change(
+        &self,
+        seq_no: i64,
+        author: &[u8; 32],
+        signature: &[u8; 64],
+        time: i64,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE changes SET author = ?2, signature = ?3, time = ?4 WHERE seq_no = ?1",
+            params![seq_no, author, signature, time],
+        )?;
+        Ok(())
+    }
+
+    /// Appends an entry to the membership log; returns false if it was already there.
+    pub fn insert_member_entry(&self, entry: &MemberEntryRow) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO members (hash, time, bytes, signature) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hash) DO NOTHING",
+        )?;
+        Ok(stmt.execute(params![
+            entry.hash,
+            entry.time,
+            entry.bytes,
+            entry.signature
+        ])? == 1)
+    }
+
+    /// Records an invitation by the hash of its secret.
+    pub fn insert_invite(&self, secret_hash: &[u8; 32], role: &str, expires: i64) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO invites (secret_hash, role, expires) VALUES (?1, ?2, ?3)",
+            params![secret_hash, role, expires],
+        )?;
+        Ok(())
+    }
+
+    /// Spends an invitation: if one with this secret exists, is unused and has not
+    /// expired at `now`, marks it used by `device` and returns its role.
+    pub fn redeem_invite(
+        &self,
+        secret_hash: &[u8; 32],
+        device: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "UPDATE invites SET used_by = ?2
+                 WHERE secret_hash = ?1 AND used_by IS NULL AND expires > ?3
+                 RETURNING role",
+                params![secret_hash, device, now],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Writes an incident's summary over its projection.
@@ -258,6 +447,14 @@ impl Writer<'_> {
     /// The bytes of every change of one incident, as this transaction sees them.
     pub fn changes_of(&self, incident: &IncidentId) -> Result<Vec<Vec<u8>>> {
         changes_of(&self.tx, incident)
+    }
+
+    /// Whether a change is stored, as this transaction sees it.
+    pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
+        Ok(stmt.exists([hash])?)
     }
 
     /// Whether an incident has any change stored, as this transaction sees it.

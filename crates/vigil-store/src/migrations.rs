@@ -57,6 +57,32 @@ const STEPS: &[&str] = &[
          name_key TEXT NOT NULL,
          PRIMARY KEY (incident, name_key)
      ) WITHOUT ROWID;",
+    // 2: signed changes, team membership, invitations.
+    "-- Who vouches for each change: the device that made it (or imported it) and
+     -- its ed25519 signature. NULL only in rows written by version 1, which the
+     -- vault's own device signs when it first opens them.
+     ALTER TABLE changes ADD COLUMN author BLOB;
+     ALTER TABLE changes ADD COLUMN signature BLOB;
+     -- The change's own timestamp, Unix seconds: set reconciliation orders items by
+     -- it, so that recent changes gather in few ranges.
+     ALTER TABLE changes ADD COLUMN time INTEGER NOT NULL DEFAULT 0;
+
+     -- The team's membership log: signed entries, synced like changes.
+     CREATE TABLE members (
+         seq_no    INTEGER PRIMARY KEY,
+         hash      BLOB NOT NULL UNIQUE,
+         time      INTEGER NOT NULL,
+         bytes     BLOB NOT NULL,
+         signature BLOB NOT NULL
+     );
+
+     -- Invitations this device made: only a hash of the secret is kept.
+     CREATE TABLE invites (
+         secret_hash BLOB PRIMARY KEY,
+         role        TEXT NOT NULL,
+         expires     INTEGER NOT NULL,
+         used_by     BLOB
+     ) WITHOUT ROWID;",
 ];
 
 /// Upgrades the schema from `version` to [`SCHEMA_VERSION`].

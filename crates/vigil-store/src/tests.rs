@@ -15,6 +15,17 @@ fn summary(city: &str, names: &[&str]) -> Summary {
     }
 }
 
+fn change(hash: u8, incident: &IncidentId, bytes: &[u8]) -> SignedChange {
+    SignedChange {
+        incident: incident.clone(),
+        hash: [hash; 32],
+        bytes: bytes.to_vec(),
+        author: [9; 32],
+        signature: [8; 64],
+        time: 1_700_000_000,
+    }
+}
+
 fn schema(conn: &Connection) -> Vec<(String, String)> {
     let mut stmt = conn
         .prepare("SELECT name, ifnull(sql, '') FROM sqlite_master ORDER BY name")
@@ -42,7 +53,7 @@ fn a_written_summary_reads_back_after_reopening() {
         let mut store = Store::create(&path, &KEY).unwrap();
         store
             .write(|w| {
-                w.insert_change(&[1; 32], &s.id, b"change")?;
+                w.insert_change(&change(1, &s.id, b"change"))?;
                 w.put_summary(&s)
             })
             .unwrap();
@@ -202,7 +213,7 @@ fn raw_files_hold_no_stored_text() {
     let s = summary("Zhezkazgan", &["Dinara Myrzakhmetova"]);
     store
         .write(|w| {
-            w.insert_change(&[2; 32], &s.id, b"Detained near the akimat")?;
+            w.insert_change(&change(2, &s.id, b"Detained near the akimat"))?;
             w.put_summary(&s)
         })
         .unwrap();
@@ -220,4 +231,66 @@ fn raw_files_hold_no_stored_text() {
             String::from_utf8_lossy(needle)
         );
     }
+}
+
+#[test]
+fn changes_written_by_version_1_survive_the_upgrade_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let id = Incident::example().id;
+    {
+        let mut old = Store::create(&path, &KEY).unwrap();
+        let tx = old.conn.transaction().unwrap();
+        for (name, _) in schema(&tx) {
+            let _ = tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{name}\""));
+        }
+        migrations::upgrade_to(&tx, 1).unwrap();
+        tx.execute(
+            "INSERT INTO changes (hash, incident, bytes) VALUES (?1, ?2, ?3)",
+            params![[3u8; 32], id.to_bytes(), b"old change"],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut store = Store::open(&path, &KEY).unwrap();
+    let unsigned = store.unsigned_changes().unwrap();
+    assert_eq!(unsigned.len(), 1);
+    assert_eq!(unsigned[0].bytes, b"old change");
+    assert!(store.signed_changes(&[[3; 32]]).unwrap().is_empty());
+    store
+        .write(|w| w.sign_change(unsigned[0].seq_no, &[9; 32], &[8; 64], 1_700_000_000))
+        .unwrap();
+    assert!(store.unsigned_changes().unwrap().is_empty());
+    let signed = store.signed_changes(&[[3; 32], [4; 32]]).unwrap();
+    assert_eq!(
+        signed,
+        vec![SignedChange {
+            hash: [3; 32],
+            ..change(3, &id, b"old change")
+        }]
+    );
+    assert_eq!(store.sync_items().unwrap(), vec![(1_700_000_000, [3; 32])]);
+}
+
+#[test]
+fn an_invitation_works_once_and_not_after_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
+    store
+        .write(|w| {
+            w.insert_invite(&[1; 32], "observer", 2_000)?;
+            w.insert_invite(&[2; 32], "observer", 1_000)
+        })
+        .unwrap();
+    assert_eq!(store.open_invites(1_500).unwrap(), 1);
+    let redeem = |store: &mut Store, secret: u8, now: i64| {
+        store
+            .write(|w| w.redeem_invite(&[secret; 32], &[5; 32], now))
+            .unwrap()
+    };
+    assert_eq!(redeem(&mut store, 2, 1_500), None, "expired");
+    assert_eq!(redeem(&mut store, 7, 1_500), None, "unknown");
+    assert_eq!(redeem(&mut store, 1, 1_500).as_deref(), Some("observer"));
+    assert_eq!(redeem(&mut store, 1, 1_500), None, "used");
+    assert_eq!(store.open_invites(1_500).unwrap(), 0);
 }

@@ -1,0 +1,387 @@
+//! Sync with peers over QUIC: a [`Node`] listens for the team's devices and dials
+//! them, and runs the sans-IO sync session of `vigil-sync` over one stream per
+//! connection. The vault is locked only while a frame is handled, never across a
+//! network wait, so serving and syncing run side by side.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream};
+use vigil_sync::{Frame, Session, SyncError, SyncStats};
+
+use crate::invite::Invite;
+use crate::vault::now;
+use crate::{Vault, VaultError};
+
+/// A session's outcome, for the user and for benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    /// The peer's device fingerprint.
+    pub peer: String,
+    /// What the session moved.
+    pub stats: SyncStats,
+    /// Bytes on the stream (frames with their length prefixes).
+    pub stream_bytes_sent: u64,
+    /// See `stream_bytes_sent`.
+    pub stream_bytes_received: u64,
+    /// From the first frame to the last.
+    pub duration: Duration,
+    /// Dialling and the handshake (zero on the accepting side).
+    pub connect_time: Duration,
+}
+
+/// Called as batches arrive during a long sync.
+type Progress = Arc<dyn Fn(&SyncStats) + Send + Sync>;
+
+/// A device on the network: listens for its team's devices and dials them.
+pub struct Node {
+    vault: Arc<Mutex<Vault>>,
+    endpoint: Endpoint,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").finish_non_exhaustive()
+    }
+}
+
+fn lock(vault: &Mutex<Vault>) -> Result<MutexGuard<'_, Vault>, VaultError> {
+    vault
+        .lock()
+        .map_err(|_| VaultError::Team("the vault was left unusable by a failed task".into()))
+}
+
+impl Node {
+    /// Binds a QUIC endpoint on `addr` (port 0 picks a free one) with the vault's
+    /// device key. Must be called within a tokio runtime.
+    pub fn bind(vault: Arc<Mutex<Vault>>, addr: SocketAddr) -> Result<Self, VaultError> {
+        let (device, policy) = {
+            let v = lock(&vault)?;
+            (v.device.clone(), v.policy())
+        };
+        let endpoint = Endpoint::bind(addr, &device, policy)?;
+        Ok(Self {
+            vault,
+            endpoint,
+            progress: None,
+        })
+    }
+
+    /// Calls `progress` as batches arrive during long syncs.
+    pub fn on_progress(&mut self, progress: impl Fn(&SyncStats) + Send + Sync + 'static) {
+        self.progress = Some(Arc::new(progress));
+    }
+
+    /// The address the node listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr, VaultError> {
+        Ok(self.endpoint.local_addr()?)
+    }
+
+    /// The vault this node syncs.
+    pub fn vault(&self) -> &Arc<Mutex<Vault>> {
+        &self.vault
+    }
+
+    /// Serves devices that connect, each in its own task, until [`Node::close`];
+    /// `on_session` hears of every session that ends.
+    pub async fn serve(
+        &self,
+        on_session: impl Fn(Result<SyncReport, VaultError>) + Send + Sync + 'static,
+    ) {
+        let on_session = Arc::new(on_session);
+        while let Some(connection) = self.endpoint.accept().await {
+            let vault = Arc::clone(&self.vault);
+            let on_session = Arc::clone(&on_session);
+            tokio::spawn(async move {
+                let result = respond(&vault, &connection).await;
+                if let Err(e) = &result {
+                    tracing::warn!(peer = %connection.peer().fingerprint(), error = %e, "session ended with an error");
+                }
+                connection.close("done");
+                on_session(result);
+            });
+        }
+    }
+
+    /// One sync session with the device at `addr`, which must be a team member.
+    pub async fn sync(&self, addr: SocketAddr) -> Result<SyncReport, VaultError> {
+        let started = Instant::now();
+        let connection = self.endpoint.connect(addr, None).await.map_err(|e| match e {
+            vigil_net::NetError::Refused { fingerprint } => VaultError::Team(format!(
+                "device {fingerprint} is not a member of the team as this device knows it; \
+                 if it joined recently, let it sync with this device, or sync with a coordinator first"
+            )),
+            other => other.into(),
+        })?;
+        let connect_time = started.elapsed();
+        let stream = connection.open_stream().await?;
+        let mut report = initiate(&self.vault, stream, self.progress.clone()).await;
+        connection.close("done");
+        if let Ok(r) = &mut report {
+            r.peer = connection.peer().fingerprint();
+            r.connect_time = connect_time;
+        }
+        report
+    }
+
+    /// Joins the team of `invite`: reaches its coordinator (trying each address),
+    /// proves the invitation, and runs the first sync, which brings the team's
+    /// membership and incidents. `label` is how the team will know this device.
+    pub async fn join(&self, invite: &Invite, label: &str) -> Result<SyncReport, VaultError> {
+        if invite.expires <= now() {
+            return Err(VaultError::BadInvite(
+                "it has expired; ask for a new one".into(),
+            ));
+        }
+        if lock(&self.vault)?.roster.is_some() {
+            return Err(VaultError::AlreadyInTeam);
+        }
+        let coordinator = vigil_crypto::DevicePublicKey::from_bytes(&invite.coordinator)
+            .map_err(|_| VaultError::BadInvite("it names no valid coordinator key".into()))?;
+        let mut last_error = VaultError::BadInvite("it names no address".into());
+        for &addr in &invite.addresses {
+            let started = Instant::now();
+            let connection = match self.endpoint.connect(addr, Some(coordinator)).await {
+                Ok(c) => c,
+                Err(e) => {
+                    last_error = e.into();
+                    continue;
+                }
+            };
+            let connect_time = started.elapsed();
+            let mut stream = connection.open_stream().await?;
+            stream
+                .send(
+                    &Frame::Join {
+                        secret: *invite.secret,
+                        label: label.to_owned(),
+                    }
+                    .encode(),
+                )
+                .await?;
+            match stream.recv().await? {
+                Some(bytes) => match Frame::decode(&bytes)? {
+                    Frame::Welcome { team } if team == invite.team => {}
+                    _ => {
+                        return Err(VaultError::BadInvite(
+                            "the coordinator did not admit this device".into(),
+                        ));
+                    }
+                },
+                None => {
+                    return Err(VaultError::BadInvite(
+                        "the coordinator refused it (unknown, used or expired)".into(),
+                    ));
+                }
+            }
+            lock(&self.vault)?.enter_team(invite.team)?;
+            let mut report = initiate(&self.vault, stream, self.progress.clone()).await?;
+            connection.close("done");
+            report.peer = connection.peer().fingerprint();
+            report.connect_time = connect_time;
+            return Ok(report);
+        }
+        Err(last_error)
+    }
+
+    /// Stops listening and closes every connection.
+    pub fn close(&self) {
+        self.endpoint.close();
+    }
+}
+
+/// Sends frames from a task of its own, so that receiving never waits on sending:
+/// two peers that both have much to send cannot block each other.
+fn spawn_sender(
+    mut sender: vigil_net::FrameSender,
+) -> (mpsc::UnboundedSender<Vec<u8>>, tokio::task::JoinHandle<u64>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let task = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if let Err(e) = sender.send(&frame).await {
+                tracing::debug!(error = %e, "sending stopped");
+                break;
+            }
+        }
+        if sender.finish().await.is_ok() {
+            // Closing the connection drops unacknowledged data: wait for the peer's
+            // acknowledgement first (briefly: a vanished peer must not hold us).
+            let _ = tokio::time::timeout(Duration::from_secs(5), sender.delivered()).await;
+        }
+        sender.bytes_sent()
+    });
+    (tx, task)
+}
+
+fn queue(tx: &mpsc::UnboundedSender<Vec<u8>>, frames: Vec<Vec<u8>>) {
+    for frame in frames {
+        // A closed queue means the sender task ended on a network error, which the
+        // receiving side is about to see too.
+        let _ = tx.send(frame);
+    }
+}
+
+/// Runs a session as the side that connected.
+async fn initiate(
+    vault: &Mutex<Vault>,
+    stream: FrameStream,
+    progress: Option<Progress>,
+) -> Result<SyncReport, VaultError> {
+    let started = Instant::now();
+    let (sender, mut receiver) = stream.split();
+    let (tx, send_task) = spawn_sender(sender);
+    let (mut session, first) = Session::initiate(&lock(vault)?.store)?;
+    queue(&tx, first);
+    let result = pump(vault, &mut session, &mut receiver, &tx, progress.as_deref()).await;
+    drop(tx);
+    let sent = send_task.await.unwrap_or(0);
+    result?;
+    Ok(SyncReport {
+        stats: session.stats().clone(),
+        stream_bytes_sent: sent,
+        stream_bytes_received: receiver.bytes_received(),
+        duration: started.elapsed(),
+        ..SyncReport::default()
+    })
+}
+
+/// Runs a session as the side that was connected to. A device this one does not know
+/// first presents an invitation, or proves it was added since this device last synced.
+async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncReport, VaultError> {
+    let started = Instant::now();
+    let stream = connection.accept_stream().await?;
+    let (sender, mut receiver) = stream.split();
+    let (tx, send_task) = spawn_sender(sender);
+    let result = async {
+        let first = if connection.admission() == Admission::Newcomer {
+            introduce(vault, connection, &mut receiver, &tx).await?
+        } else {
+            None
+        };
+        let mut session = Session::respond(&lock(vault)?.store)?;
+        if let Some(frame) = first {
+            queue(&tx, handle(vault, &mut session, &frame)?);
+        }
+        pump(vault, &mut session, &mut receiver, &tx, None).await?;
+        Ok::<_, VaultError>(session)
+    }
+    .await;
+    drop(tx);
+    let sent = send_task.await.unwrap_or(0);
+    let session = result?;
+    Ok(SyncReport {
+        peer: connection.peer().fingerprint(),
+        stats: session.stats().clone(),
+        stream_bytes_sent: sent,
+        stream_bytes_received: receiver.bytes_received(),
+        duration: started.elapsed(),
+        connect_time: Duration::ZERO,
+    })
+}
+
+/// Settles who an unknown device is, from its first frame: a `Join` with an
+/// invitation's secret, or (asked with `Prove`) the membership log that adds it.
+/// Returns the first frame of the session if it came before the proof.
+async fn introduce(
+    vault: &Mutex<Vault>,
+    connection: &Connection,
+    receiver: &mut FrameReceiver,
+    tx: &mpsc::UnboundedSender<Vec<u8>>,
+) -> Result<Option<Vec<u8>>, VaultError> {
+    let not_member = || VaultError::Team("the peer is not a member of this team".into());
+    let bytes = receiver.recv().await?.ok_or_else(not_member)?;
+    if let Frame::Join { secret, label } = Frame::decode(&bytes)? {
+        let mut v = lock(vault)?;
+        v.admit(&connection.peer(), &secret, &label)?;
+        let team = v
+            .roster
+            .as_ref()
+            .map(vigil_sync::Roster::team)
+            .ok_or(VaultError::NoTeam)?;
+        queue(tx, vec![Frame::Welcome { team }.encode()]);
+        return Ok(None);
+    }
+    queue(tx, vec![Frame::Prove.encode()]);
+    let proof = receiver.recv().await?.ok_or_else(not_member)?;
+    let Frame::Members(entries) = Frame::decode(&proof)? else {
+        return Err(not_member());
+    };
+    let mut guard = lock(vault)?;
+    let v = &mut *guard;
+    let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
+    vigil_sync::Inbox::default().accept_members(&mut v.store, roster, entries)?;
+    v.refresh_policy()?;
+    if v.roster
+        .as_ref()
+        .and_then(|r| r.role_of(&connection.peer().to_bytes()))
+        .is_none()
+    {
+        return Err(not_member());
+    }
+    Ok(Some(bytes))
+}
+
+/// Handles one frame of a session with the vault locked.
+fn handle(
+    vault: &Mutex<Vault>,
+    session: &mut Session,
+    frame: &[u8],
+) -> Result<Vec<Vec<u8>>, VaultError> {
+    let mut guard = lock(vault)?;
+    let v = &mut *guard;
+    let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
+    let before = session.stats().members_received;
+    let out = session
+        .receive(frame, &mut v.store, roster)
+        .map_err(|e: SyncError| {
+            tracing::warn!(error = %e, "peer broke the protocol");
+            e
+        });
+    if session.stats().members_received > before {
+        v.refresh_policy()?;
+    }
+    Ok(out?)
+}
+
+/// The whole membership log, as proof of this device's membership.
+fn proof(vault: &Mutex<Vault>) -> Result<Vec<u8>, VaultError> {
+    let v = lock(vault)?;
+    let roster = v.roster.as_ref().ok_or(VaultError::NoTeam)?;
+    let entries = roster
+        .entries()
+        .into_iter()
+        .map(|e| vigil_sync::frame::WireEntry {
+            bytes: e.bytes.clone(),
+            signature: e.signature.to_vec(),
+        })
+        .collect();
+    Ok(Frame::Members(entries).encode())
+}
+
+/// Feeds frames from the peer into the session until it is over.
+async fn pump(
+    vault: &Mutex<Vault>,
+    session: &mut Session,
+    receiver: &mut FrameReceiver,
+    tx: &mpsc::UnboundedSender<Vec<u8>>,
+    progress: Option<&(dyn Fn(&SyncStats) + Send + Sync)>,
+) -> Result<(), VaultError> {
+    while !session.is_finished() {
+        let Some(frame) = receiver.recv().await? else {
+            session.peer_closed();
+            break;
+        };
+        if frame == Frame::Prove.encode() {
+            queue(tx, vec![proof(vault)?]);
+            continue;
+        }
+        queue(tx, handle(vault, session, &frame)?);
+        if let Some(progress) = progress {
+            progress(session.stats());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! The vault's team: founding it, inviting, admitting and revoking devices, and the
+//! live admission policy the transport consults at every handshake.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+use vigil_crypto::DevicePublicKey;
+use vigil_net::{Admission, PeerPolicy};
+use vigil_sync::membership::{Action, SignedEntry};
+use vigil_sync::{Member, Role, Roster};
+use zeroize::Zeroizing;
+
+use crate::invite::Invite;
+use crate::vault::{META_TEAM, now};
+use crate::{Vault, VaultError};
+
+/// Who may connect, as the vault's roster says; shared with the transport and updated
+/// whenever the roster changes, so a revocation refuses the very next handshake.
+#[derive(Debug, Default)]
+pub struct TeamPolicy {
+    state: RwLock<PolicyState>,
+}
+
+#[derive(Debug, Default)]
+struct PolicyState {
+    members: HashMap<[u8; 32], Role>,
+    revoked: Vec<[u8; 32]>,
+    in_team: bool,
+}
+
+impl PeerPolicy for TeamPolicy {
+    fn admit(&self, peer: &DevicePublicKey) -> Admission {
+        let Ok(state) = self.state.read() else {
+            return Admission::Refused;
+        };
+        let key = peer.to_bytes();
+        if state.members.contains_key(&key) {
+            Admission::Member
+        } else if state.in_team && !state.revoked.contains(&key) {
+            // A newcomer with an invitation, or a member added after this device last
+            // synced: it must prove one or the other on its first stream.
+            Admission::Newcomer
+        } else {
+            Admission::Refused
+        }
+    }
+}
+
+impl TeamPolicy {
+    fn update(&self, roster: Option<&Roster>) {
+        let mut members = HashMap::new();
+        let mut revoked = Vec::new();
+        for m in roster.into_iter().flat_map(Roster::members) {
+            if m.revoked {
+                revoked.push(m.device);
+            } else {
+                members.insert(m.device, m.role);
+            }
+        }
+        if let Ok(mut state) = self.state.write() {
+            *state = PolicyState {
+                members,
+                revoked,
+                in_team: roster.is_some(),
+            };
+        }
+    }
+}
+
+pub(crate) fn secret_hash(secret: &[u8; 32]) -> [u8; 32] {
+    Sha256::digest([b"vigil/invite/v1\0".as_slice(), secret].concat()).into()
+}
+
+impl Vault {
+    /// Reads the team from the store and refreshes the admission policy.
+    pub(crate) fn load_team(&mut self) -> Result<(), VaultError> {
+        self.roster = match self.store.meta(META_TEAM)? {
+            Some(team) => {
+                let team: [u8; 32] = team
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| VaultError::NotAVault("its team id is damaged".into()))?;
+                let (roster, skipped) = Roster::from_rows(team, &self.store.member_entries()?);
+                if skipped > 0 {
+                    tracing::warn!(
+                        skipped,
+                        "membership entries that fail their checks are ignored"
+                    );
+                }
+                Some(roster)
+            }
+            None => None,
+        };
+        self.refresh_policy()
+    }
+
+    pub(crate) fn refresh_policy(&self) -> Result<(), VaultError> {
+        self.policy.update(self.roster.as_ref());
+        Ok(())
+    }
+
+    /// The admission policy, for the transport.
+    pub(crate) fn policy(&self) -> Arc<TeamPolicy> {
+        Arc::clone(&self.policy)
+    }
+
+    /// This device's role in its team, if it is an active member of one.
+    pub fn role(&self) -> Option<Role> {
+        self.roster
+            .as_ref()?
+            .role_of(&self.device.public().to_bytes())
+    }
+
+    /// The team's id fingerprint, if the vault is in a team.
+    pub fn team_fingerprint(&self) -> Option<String> {
+        let team = self.roster.as_ref()?.team();
+        DevicePublicKey::from_bytes(&team)
+            .ok()
+            .map(|k| k.fingerprint())
+    }
+
+    /// Founds a team with this device as its first coordinator, known as `label`.
+    pub fn create_team(&mut self, label: &str) -> Result<(), VaultError> {
+        if self.roster.is_some() {
+            return Err(VaultError::AlreadyInTeam);
+        }
+        let label = checked_label(label)?;
+        let (roster, founding) = Roster::found(&self.device, &label, now())
+            .map_err(|e| VaultError::Team(e.to_string()))?;
+        self.store.write(|w| {
+            w.set_meta(META_TEAM, &roster.team())?;
+            w.insert_member_entry(&founding.to_row())
+        })?;
+        self.roster = Some(roster);
+        tracing::info!("team founded");
+        self.refresh_policy()
+    }
+
+    /// Every device the team has admitted, revoked ones included.
+    pub fn members(&self) -> Result<Vec<Member>, VaultError> {
+        let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
+        let mut members: Vec<Member> = roster.members().cloned().collect();
+        members.sort_by_key(|m| (m.revoked, m.added_at));
+        Ok(members)
+    }
+
+    /// Makes an invitation for one device, valid for `valid_for` seconds, naming the
+    /// addresses this coordinator listens on.
+    pub fn invite(
+        &mut self,
+        role: Role,
+        valid_for: i64,
+        addresses: Vec<SocketAddr>,
+    ) -> Result<Invite, VaultError> {
+        let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
+        if self.role() != Some(Role::Coordinator) {
+            return Err(VaultError::NotCoordinator);
+        }
+        if !(60..=30 * 86_400).contains(&valid_for) {
+            return Err(VaultError::Team(
+                "an invitation is valid for between a minute and 30 days".into(),
+            ));
+        }
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, secret.as_mut());
+        let invite = Invite {
+            team: roster.team(),
+            coordinator: self.device.public().to_bytes(),
+            expires: now() + valid_for,
+            secret,
+            role,
+            addresses,
+        };
+        let hash = secret_hash(&invite.secret);
+        self.store
+            .write(|w| w.insert_invite(&hash, role.as_str(), invite.expires))?;
+        self.refresh_policy()?;
+        Ok(invite)
+    }
+
+    /// Admits a newcomer that presented an invitation's secret: the invitation is
+    /// spent and an entry adding the device is signed, in one transaction.
+    pub(crate) fn admit(
+        &mut self,
+        device: &DevicePublicKey,
+        secret: &[u8; 32],
+        label: &str,
+    ) -> Result<Role, VaultError> {
+        if self.role() != Some(Role::Coordinator) {
+            return Err(VaultError::NotCoordinator);
+        }
+        let label = checked_label(label)?;
+        let key = device.to_bytes();
+        let hash = secret_hash(secret);
+        let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
+        if roster.is_revoked(&key) {
+            return Err(VaultError::BadInvite("this device was revoked".into()));
+        }
+        let device_key = &self.device;
+        let entry = self.store.write(|w| {
+            let role = w
+                .redeem_invite(&hash, &key, now())?
+                .and_then(|r| Role::parse(&r))
+                .ok_or_else(|| VaultError::BadInvite("it is unknown, used or expired".into()))?;
+            let entry = roster
+                .make_entry(
+                    device_key,
+                    Action::Add {
+                        device: key,
+                        role,
+                        label,
+                    },
+                    now(),
+                )
+                .map_err(|e| VaultError::Team(e.to_string()))?;
+            w.insert_member_entry(&entry.to_row())?;
+            Ok::<_, VaultError>(entry)
+        })?;
+        let role = self.insert_entry(entry)?;
+        tracing::info!(device = %device.fingerprint(), "newcomer admitted");
+        Ok(role)
+    }
+
+    fn insert_entry(&mut self, entry: SignedEntry) -> Result<Role, VaultError> {
+        let role = match &entry.entry.action {
+            Action::Add { role, .. } => *role,
+            Action::Revoke { .. } => Role::Observer,
+        };
+        if let Some(roster) = self.roster.as_mut() {
+            roster
+                .insert(entry)
+                .map_err(|e| VaultError::Team(e.to_string()))?;
+        }
+        self.refresh_policy()?;
+        Ok(role)
+    }
+
+    /// Revokes the device whose fingerprint is, or starts with, `fingerprint`. Its
+    /// connections are refused from now on here, and everywhere once this syncs.
+    pub fn revoke(&mut self, fingerprint: &str) -> Result<Member, VaultError> {
+        if self.role() != Some(Role::Coordinator) {
+            return Err(VaultError::NotCoordinator);
+        }
+        let wanted: String = fingerprint
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if wanted.len() < 4 {
+            return Err(VaultError::Team(
+                "give at least 4 hex digits of the device's fingerprint".into(),
+            ));
+        }
+        let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
+        let matches: Vec<&Member> = roster
+            .members()
+            .filter(|m| m.fingerprint().replace('-', "").starts_with(&wanted))
+            .collect();
+        let member = match matches.as_slice() {
+            [one] => (*one).clone(),
+            [] => return Err(VaultError::Team("no member has this fingerprint".into())),
+            _ => {
+                return Err(VaultError::Team(
+                    "several members match; give more of the fingerprint".into(),
+                ));
+            }
+        };
+        if member.device == roster.team() {
+            return Err(VaultError::Team(
+                "the team's founder cannot be revoked".into(),
+            ));
+        }
+        if member.revoked {
+            return Err(VaultError::Team("this device is already revoked".into()));
+        }
+        let entry = roster
+            .make_entry(
+                &self.device,
+                Action::Revoke {
+                    device: member.device,
+                },
+                now(),
+            )
+            .map_err(|e| VaultError::Team(e.to_string()))?;
+        self.store
+            .write(|w| w.insert_member_entry(&entry.to_row()))?;
+        self.insert_entry(entry)?;
+        tracing::info!(device = %member.fingerprint(), "device revoked");
+        Ok(member)
+    }
+
+    /// Joins the team of an invitation, before the first sync with its coordinator.
+    pub(crate) fn enter_team(&mut self, team: [u8; 32]) -> Result<(), VaultError> {
+        if self.roster.is_some() {
+            return Err(VaultError::AlreadyInTeam);
+        }
+        self.store.write(|w| w.set_meta(META_TEAM, &team))?;
+        self.roster = Some(Roster::new(team));
+        self.refresh_policy()
+    }
+}
+
+fn checked_label(label: &str) -> Result<String, VaultError> {
+    let label = label.trim();
+    if label.chars().count() > vigil_sync::membership::MAX_LABEL
+        || label.chars().any(char::is_control)
+    {
+        return Err(VaultError::Team(format!(
+            "a device label is at most {} characters, on one line",
+            vigil_sync::membership::MAX_LABEL
+        )));
+    }
+    Ok(label.to_owned())
+}

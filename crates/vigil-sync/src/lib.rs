@@ -1,0 +1,78 @@
+//! Vigil's sync protocol, sans IO: it reads and writes frames and the vault's store,
+//! never a socket, so QUIC streams, file bundles and tests drive it alike.
+//!
+//! - [`membership`]: the team as a log of signed entries, and the rule that makes
+//!   every device read the same team from the same entries.
+//! - [`signing`]: every change is signed by the device that made it.
+//! - [`frame`]: the bounded, versioned frames peers exchange.
+//! - [`Inbox`]: the one gate every change from outside passes (live sync, bundles):
+//!   signature, author's membership and role, then applied in one transaction.
+//! - [`Session`]: one sync between two devices. The whole collection's hashes
+//!   (changes and membership entries) are reconciled at once with range-based set
+//!   reconciliation (negentropy), then exactly the missing items cross.
+
+pub mod frame;
+mod inbox;
+pub mod membership;
+mod session;
+pub mod signing;
+
+pub use frame::{Frame, MAX_FRAME, PROTOCOL_VERSION};
+pub use inbox::Inbox;
+pub use membership::{Member, Role, Roster};
+pub use session::{Session, SyncStats};
+
+use vigil_store::StoreError;
+
+/// Why one item (a change or a membership entry) from a peer was refused. The
+/// session goes on; the item is counted and logged with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Bytes that do not decode as what they claim to be.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// No signature where one belongs.
+    #[error("unsigned")]
+    Unsigned,
+    /// A signature that does not verify for the claimed author.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed by a key the team has never admitted.
+    #[error("author is not a member")]
+    UnknownAuthor,
+    /// Signed by a revoked device.
+    #[error("author was revoked")]
+    RevokedAuthor,
+    /// A change signed by one device but made under another device's actor id.
+    #[error("change was made by another device than the one that signed it")]
+    ForeignActor,
+    /// A membership entry signed by a device that is not a coordinator.
+    #[error("signer is not a coordinator")]
+    NotCoordinator,
+    /// A membership entry of another team.
+    #[error("entry belongs to another team")]
+    OtherTeam,
+    /// An item whose earlier history has not arrived.
+    #[error("its history is missing")]
+    MissingHistory,
+    /// A change that does not apply to its incident.
+    #[error("does not apply to its incident: {0}")]
+    DoesNotApply(String),
+}
+
+/// What ends a session: the peer broke the protocol, or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// A frame that is not one of ours, or one at the wrong time.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// A frame of another protocol version.
+    #[error("the peer speaks sync protocol version {0}; this Vigil speaks {PROTOCOL_VERSION}")]
+    Version(u8),
+    /// A frame larger than the bound.
+    #[error("frame of {0} bytes is over the {MAX_FRAME}-byte limit")]
+    FrameTooLarge(usize),
+    /// The vault's storage.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}

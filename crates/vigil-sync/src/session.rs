@@ -1,0 +1,344 @@
+//! One sync between two devices, as a state machine over frames.
+//!
+//! The initiator opens with negentropy's first message over the whole collection
+//! (every change hash and membership entry hash, ordered by timestamp, so that recent
+//! items gather in few ranges). Each reply tells it which items it has that the
+//! responder lacks (it sends them at once) and which it lacks (it asks for them in
+//! the same flight). Already in sync, that is one round trip; a few changes on either
+//! side, usually two. Every batch received is applied in its own transaction, so a
+//! cut connection keeps what arrived and the next sync does not send it again.
+
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use vigil_store::Store;
+
+use crate::frame::WireEntry;
+use crate::signing::WireChange;
+use crate::{Frame, Inbox, Roster, SyncError};
+
+/// Changes per frame, by bytes: large enough to amortise a transaction, small enough
+/// to keep memory flat and to lose little to a cut.
+const BATCH_BYTES: usize = 512 * 1024;
+
+/// Hashes per `Want` frame.
+const WANT_CHUNK: usize = 16 * 1024;
+
+/// Largest negentropy message; longer reconciliations take more rounds.
+const RECONCILE_FRAME: u64 = 512 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Initiator,
+    Responder,
+}
+
+/// What a session did, for the user and for benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Changes sent to the peer.
+    pub changes_sent: u64,
+    /// Membership entries sent.
+    pub members_sent: u64,
+    /// Changes received and stored.
+    pub changes_received: u64,
+    /// Membership entries received and stored.
+    pub members_received: u64,
+    /// Incidents that received changes.
+    pub incidents_updated: u64,
+    /// Items from the peer that were refused (see the log for why).
+    pub refused: u64,
+    /// Changes left for the next sync because their history did not arrive.
+    pub incomplete: u64,
+    /// What the peer said it accepted and refused of ours, if it said.
+    pub peer_accepted: Option<u64>,
+    /// See `peer_accepted`.
+    pub peer_refused: Option<u64>,
+    /// Frames and bytes (frames' own bytes, before transport framing).
+    pub frames_sent: u64,
+    /// See `frames_sent`.
+    pub frames_received: u64,
+    /// See `frames_sent`.
+    pub bytes_sent: u64,
+    /// See `frames_sent`.
+    pub bytes_received: u64,
+    /// Times the initiator waited for the responder.
+    pub round_trips: u64,
+}
+
+/// One sync session with one peer.
+pub struct Session {
+    side: Side,
+    negentropy: Negentropy<'static, NegentropyStorageVector>,
+    inbox: Inbox,
+    stats: SyncStats,
+    reconciled: bool,
+    awaiting: usize,
+    pushed: bool,
+    done_sent: bool,
+    finished: bool,
+    sent_since_received: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("side", &self.side)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn protocol(e: impl std::fmt::Display) -> SyncError {
+    SyncError::Protocol(format!("reconciliation: {e}"))
+}
+
+/// Runs negentropy on bytes from a peer, turning a panic into an error: its decoder
+/// is not ours to audit, and peer input must never bring the process down.
+fn contain<T>(f: impl FnOnce() -> Result<T, negentropy::Error>) -> Result<T, SyncError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| SyncError::Protocol("reconciliation message is malformed".into()))?
+        .map_err(protocol)
+}
+
+impl Session {
+    fn new(side: Side, store: &Store) -> Result<Self, SyncError> {
+        let items = store.sync_items()?;
+        let mut storage = NegentropyStorageVector::with_capacity(items.len());
+        for (time, hash) in items {
+            storage
+                .insert(u64::try_from(time).unwrap_or(0), Id::from_byte_array(hash))
+                .map_err(protocol)?;
+        }
+        storage.seal().map_err(protocol)?;
+        Ok(Self {
+            side,
+            negentropy: Negentropy::owned(storage, RECONCILE_FRAME).map_err(protocol)?,
+            inbox: Inbox::default(),
+            stats: SyncStats::default(),
+            reconciled: false,
+            awaiting: 0,
+            pushed: false,
+            done_sent: false,
+            finished: false,
+            sent_since_received: false,
+        })
+    }
+
+    /// Starts a session as the side that connected; returns the frames to send.
+    pub fn initiate(store: &Store) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
+        let mut session = Self::new(Side::Initiator, store)?;
+        let first = session.negentropy.initiate().map_err(protocol)?;
+        let frames = session.encode(vec![Frame::Reconcile(first)]);
+        Ok((session, frames))
+    }
+
+    /// Starts a session as the side that was connected to.
+    pub fn respond(store: &Store) -> Result<Self, SyncError> {
+        Self::new(Side::Responder, store)
+    }
+
+    /// Whether the session is over (nothing more to send or wait for).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// What the session did so far.
+    pub fn stats(&self) -> &SyncStats {
+        &self.stats
+    }
+
+    /// Handles one frame from the peer; returns the frames to send back. An error
+    /// ends the session; everything applied before it stays.
+    pub fn receive(
+        &mut self,
+        bytes: &[u8],
+        store: &mut Store,
+        roster: &mut Roster,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        self.stats.frames_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        if self.side == Side::Initiator && self.sent_since_received {
+            self.stats.round_trips += 1;
+        }
+        self.sent_since_received = false;
+        if self.finished {
+            return Err(SyncError::Protocol(
+                "a frame after the session ended".into(),
+            ));
+        }
+        let mut out = Vec::new();
+        match (Frame::decode(bytes)?, self.side) {
+            (Frame::Reconcile(message), Side::Responder) => {
+                let reply = contain(|| self.negentropy.reconcile(&message))?;
+                out.push(Frame::Reconcile(reply));
+            }
+            (Frame::Reconcile(message), Side::Initiator) => {
+                let (mut have, mut need) = (Vec::new(), Vec::new());
+                let next = contain(|| {
+                    self.negentropy
+                        .reconcile_with_ids(&message, &mut have, &mut need)
+                })?;
+                let have: Vec<[u8; 32]> = have.iter().map(|id| id.to_bytes()).collect();
+                let sent = self.items(store, roster, &have, &mut out)?;
+                self.pushed |= sent > 0;
+                for chunk in need.chunks(WANT_CHUNK) {
+                    self.awaiting += chunk.len();
+                    out.push(Frame::Want(chunk.iter().map(|id| id.to_bytes()).collect()));
+                }
+                match next {
+                    Some(message) => out.push(Frame::Reconcile(message)),
+                    None => self.reconciled = true,
+                }
+            }
+            (Frame::Want(hashes), Side::Responder) => {
+                if hashes.len() > WANT_CHUNK {
+                    return Err(SyncError::Protocol("a request for too many items".into()));
+                }
+                self.items(store, roster, &hashes, &mut out)?;
+            }
+            (Frame::Members(entries), _) => {
+                let count = entries.len();
+                self.inbox.accept_members(store, roster, entries)?;
+                self.arrived(count);
+            }
+            (Frame::Changes(changes), _) => {
+                let count = changes.len();
+                self.inbox.accept_changes(store, roster, changes)?;
+                self.arrived(count);
+            }
+            (
+                Frame::Done {
+                    accepted,
+                    refused,
+                    reply,
+                },
+                side,
+            ) => {
+                self.stats.peer_accepted = Some(accepted);
+                self.stats.peer_refused = Some(refused);
+                self.end();
+                self.finished = true;
+                if side == Side::Responder && reply {
+                    out.push(self.done(false));
+                }
+            }
+            (Frame::Want(_), Side::Initiator) => {
+                return Err(SyncError::Protocol("the responder asked for items".into()));
+            }
+            (Frame::Join { .. } | Frame::Welcome { .. } | Frame::Prove, _) => {
+                return Err(SyncError::Protocol("a join frame inside a session".into()));
+            }
+        }
+        if self.side == Side::Initiator && self.reconciled && self.awaiting == 0 && !self.done_sent
+        {
+            self.end();
+            out.push(self.done(self.pushed));
+            self.done_sent = true;
+            // Nothing of ours to hear back about: finish without another round trip.
+            self.finished = !self.pushed;
+        }
+        Ok(self.encode(out))
+    }
+
+    fn arrived(&mut self, count: usize) {
+        self.awaiting = self.awaiting.saturating_sub(count);
+        self.sync_tally();
+    }
+
+    fn sync_tally(&mut self) {
+        let tally = self.inbox.tally;
+        self.stats.changes_received = tally.changes;
+        self.stats.members_received = tally.members;
+        self.stats.refused = tally.refused;
+        self.stats.incidents_updated = tally.incidents;
+    }
+
+    fn end(&mut self) {
+        self.stats.incomplete += self.inbox.finish();
+        self.sync_tally();
+        if self.side == Side::Responder {
+            self.finished = true;
+        }
+    }
+
+    fn done(&self, reply: bool) -> Frame {
+        Frame::Done {
+            accepted: self.stats.changes_received + self.stats.members_received,
+            refused: self.stats.refused,
+            reply,
+        }
+    }
+
+    /// Closes a session that the peer ended by finishing (or cutting) its stream.
+    pub fn peer_closed(&mut self) {
+        if !self.finished {
+            self.stats.incomplete += self.inbox.finish();
+            self.sync_tally();
+        }
+        if self.side == Side::Initiator && self.done_sent {
+            self.finished = true;
+        }
+    }
+
+    /// Frames carrying the requested items that this device has: membership entries
+    /// first (changes are judged by them), then changes in the order they were stored.
+    fn items(
+        &mut self,
+        store: &Store,
+        roster: &Roster,
+        hashes: &[[u8; 32]],
+        out: &mut Vec<Frame>,
+    ) -> Result<u64, SyncError> {
+        let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) =
+            hashes.iter().partition(|h| roster.contains(h));
+        let mut sent = 0;
+        if !members.is_empty() {
+            let entries: Vec<WireEntry> = roster
+                .entries()
+                .into_iter()
+                .filter(|e| members.contains(&e.hash))
+                .map(|e| WireEntry {
+                    bytes: e.bytes.clone(),
+                    signature: e.signature.to_vec(),
+                })
+                .collect();
+            self.stats.members_sent += entries.len() as u64;
+            sent += entries.len() as u64;
+            out.push(Frame::Members(entries));
+        }
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        for change in store.signed_changes(&changes)? {
+            if change.bytes.len() > BATCH_BYTES * 4 {
+                // Cannot fit a frame; a change this big is not one Vigil makes.
+                tracing::warn!(
+                    bytes = change.bytes.len(),
+                    "a change too large to send is skipped"
+                );
+                continue;
+            }
+            if batch_bytes + change.bytes.len() > BATCH_BYTES && !batch.is_empty() {
+                out.push(Frame::Changes(std::mem::take(&mut batch)));
+                batch_bytes = 0;
+            }
+            batch_bytes += change.bytes.len();
+            batch.push(WireChange::from(change));
+            self.stats.changes_sent += 1;
+            sent += 1;
+        }
+        if !batch.is_empty() {
+            out.push(Frame::Changes(batch));
+        }
+        Ok(sent)
+    }
+
+    fn encode(&mut self, frames: Vec<Frame>) -> Vec<Vec<u8>> {
+        let encoded: Vec<Vec<u8>> = frames.iter().map(Frame::encode).collect();
+        self.stats.frames_sent += encoded.len() as u64;
+        self.stats.bytes_sent += encoded.iter().map(|f| f.len() as u64).sum::<u64>();
+        self.sent_since_received |= !encoded.is_empty();
+        encoded
+    }
+}
+
+#[cfg(test)]
+mod tests;

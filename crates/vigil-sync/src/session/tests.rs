@@ -1,0 +1,352 @@
+use vigil_crypto::DeviceKey;
+use vigil_model::Incident;
+use vigil_model::document::IncidentDocument;
+use vigil_store::{SignedChange, Store};
+
+use super::*;
+use crate::membership::{Action, Role};
+use crate::signing::sign;
+use crate::{MAX_FRAME, PROTOCOL_VERSION};
+
+struct Device {
+    key: DeviceKey,
+    store: Store,
+    roster: Roster,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    fn new(key: DeviceKey, roster: &Roster) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(&dir.path().join("vault.db"), &[7; 32]).unwrap();
+        store
+            .write(|w| {
+                for e in roster.entries() {
+                    w.insert_member_entry(&e.to_row())?;
+                }
+                Ok::<_, vigil_store::StoreError>(())
+            })
+            .unwrap();
+        Self {
+            key,
+            store,
+            roster: roster.clone(),
+            _dir: dir,
+        }
+    }
+
+    fn log(&mut self, city: &str) -> SignedChange {
+        let mut incident = Incident::example();
+        incident.id = vigil_model::IncidentId::random();
+        incident.place.city = city.into();
+        let actor = self.key.public().to_bytes();
+        let (_, change) =
+            IncidentDocument::create(&actor, &incident, 1_700_000_000, "created").unwrap();
+        let signed = sign(&self.key, &incident.id, change);
+        self.store
+            .write(|w| {
+                w.insert_change(&signed)?;
+                w.put_summary(&incident.summary())
+            })
+            .unwrap();
+        signed
+    }
+
+    fn hashes(&self) -> Vec<[u8; 32]> {
+        let mut items: Vec<[u8; 32]> = self
+            .store
+            .sync_items()
+            .unwrap()
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+/// A founder and an observer with a shared roster.
+fn team() -> (Device, Device) {
+    let founder = DeviceKey::generate();
+    let observer = DeviceKey::generate();
+    let (mut roster, _) = Roster::found(&founder, "hq", 1).unwrap();
+    let add = roster
+        .make_entry(
+            &founder,
+            Action::Add {
+                device: observer.public().to_bytes(),
+                role: Role::Observer,
+                label: "field".into(),
+            },
+            2,
+        )
+        .unwrap();
+    roster.insert(add).unwrap();
+    (
+        Device::new(founder, &roster),
+        Device::new(observer, &roster),
+    )
+}
+
+/// Runs a whole session between two devices, frames passed in memory; `cut_after`
+/// drops the connection after that many frames reached the responder.
+fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats, SyncStats) {
+    let (mut initiator, mut to_b) = Session::initiate(&a.store).unwrap();
+    let mut responder = Session::respond(&b.store).unwrap();
+    let mut delivered = 0;
+    while !(initiator.is_finished() && to_b.is_empty()) {
+        let mut to_a = Vec::new();
+        for frame in to_b.drain(..) {
+            if cut_after.is_some_and(|n| delivered >= n) {
+                responder.peer_closed();
+                initiator.peer_closed();
+                return (initiator.stats().clone(), responder.stats().clone());
+            }
+            delivered += 1;
+            to_a.extend(
+                responder
+                    .receive(&frame, &mut b.store, &mut b.roster)
+                    .unwrap(),
+            );
+        }
+        if to_a.is_empty() && initiator.is_finished() {
+            break;
+        }
+        assert!(!to_a.is_empty(), "the responder went silent");
+        for frame in to_a {
+            to_b.extend(
+                initiator
+                    .receive(&frame, &mut a.store, &mut a.roster)
+                    .unwrap(),
+            );
+        }
+    }
+    (initiator.stats().clone(), responder.stats().clone())
+}
+
+#[test]
+fn devices_in_sync_need_one_round_trip_and_few_bytes() {
+    let (mut a, mut b) = team();
+    for i in 0..200 {
+        let c = a.log(&format!("city {i}"));
+        b.store.write(|w| w.insert_change(&c)).unwrap();
+    }
+    let (stats, _) = sync(&mut a, &mut b, None);
+    assert_eq!(stats.round_trips, 1);
+    assert_eq!(stats.changes_sent + stats.changes_received, 0);
+    assert!(stats.bytes_sent + stats.bytes_received < 1024, "{stats:?}");
+}
+
+#[test]
+fn changes_flow_both_ways_and_both_sides_end_equal() {
+    let (mut a, mut b) = team();
+    for i in 0..30 {
+        a.log(&format!("a {i}"));
+        b.log(&format!("b {i}"));
+    }
+    let (stats, responder) = sync(&mut a, &mut b, None);
+    assert_eq!(stats.changes_sent, 30);
+    assert_eq!(stats.changes_received, 30);
+    assert_eq!(responder.changes_received, 30);
+    assert_eq!(stats.peer_accepted, Some(30));
+    assert_eq!(a.hashes(), b.hashes());
+    assert_eq!(a.store.counts().unwrap(), (60, 60));
+    assert_eq!(b.store.counts().unwrap(), (60, 60));
+    // And again: nothing moves.
+    let (stats, _) = sync(&mut a, &mut b, None);
+    assert_eq!(stats.changes_sent + stats.changes_received, 0);
+}
+
+#[test]
+fn membership_entries_travel_with_the_changes() {
+    let (mut a, mut b) = team();
+    let newcomer = DeviceKey::generate();
+    let add = a
+        .roster
+        .make_entry(
+            &a.key,
+            Action::Add {
+                device: newcomer.public().to_bytes(),
+                role: Role::Observer,
+                label: "new".into(),
+            },
+            3,
+        )
+        .unwrap();
+    a.roster.insert(add.clone()).unwrap();
+    a.store
+        .write(|w| w.insert_member_entry(&add.to_row()))
+        .unwrap();
+    let (stats, _) = sync(&mut b, &mut a, None);
+    assert_eq!(stats.members_received, 1);
+    assert_eq!(
+        b.roster.role_of(&newcomer.public().to_bytes()),
+        Some(Role::Observer)
+    );
+    assert_eq!(b.store.member_entries().unwrap().len(), 3);
+}
+
+#[test]
+fn a_cut_session_keeps_what_arrived_and_the_next_one_sends_only_the_rest() {
+    let (mut a, mut b) = team();
+    // Incompressible text, so that the changes fill several frames.
+    let mut seed = 7u64;
+    for i in 0..3000 {
+        let noise: String = (0..400)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + (seed >> 59) as u8 % 26)
+            })
+            .collect();
+        a.log(&format!("city {i} {noise}"));
+    }
+    // The responder receives the first reconcile message, then two frames of changes.
+    let (_, first) = sync(&mut a, &mut b, Some(3));
+    let got = first.changes_received;
+    assert!(got > 0 && got < 3000, "{got}");
+    let (second, _) = sync(&mut a, &mut b, None);
+    assert_eq!(second.changes_sent, 3000 - got, "nothing is sent twice");
+    assert_eq!(a.hashes(), b.hashes());
+}
+
+fn push(a: &mut Device, b: &mut Device, changes: Vec<WireChange>) -> SyncStats {
+    let mut session = Session::respond(&b.store).unwrap();
+    let _ = a;
+    session
+        .receive(
+            &Frame::Changes(changes).encode(),
+            &mut b.store,
+            &mut b.roster,
+        )
+        .unwrap();
+    session
+        .receive(
+            &Frame::Done {
+                accepted: 0,
+                refused: 0,
+                reply: false,
+            }
+            .encode(),
+            &mut b.store,
+            &mut b.roster,
+        )
+        .unwrap();
+    session.stats().clone()
+}
+
+#[test]
+fn forged_unsigned_and_foreign_changes_are_refused_and_the_rest_applies() {
+    let (mut a, mut b) = team();
+    let stranger = DeviceKey::generate();
+    let good = a.log("Almaty");
+    let before = b.hashes();
+
+    let other = a.log("Astana");
+    let mut forged = WireChange::from(other.clone());
+    forged.author = b.key.public().to_bytes(); // claims the observer, signed by the founder
+    let mut unsigned = WireChange::from(a.log("Aktau"));
+    unsigned.signature.clear();
+    let mut short = WireChange::from(a.log("Atyrau"));
+    short.signature.truncate(10);
+    // A stranger's change, correctly signed by the stranger.
+    let mut s = Device::new(stranger, &a.roster);
+    let by_stranger = WireChange::from(s.log("Shymkent"));
+    // A member signs a change made under another device's actor id.
+    let foreign = {
+        let mut incident = Incident::example();
+        incident.id = vigil_model::IncidentId::random();
+        let (_, change) =
+            IncidentDocument::create(&s.key.public().to_bytes(), &incident, 1, "created").unwrap();
+        WireChange::from(sign(&a.key, &incident.id, change))
+    };
+    let mut garbage = WireChange::from(good.clone());
+    garbage.bytes = b"not a change".to_vec();
+
+    let stats = push(
+        &mut a,
+        &mut b,
+        vec![
+            forged,
+            unsigned,
+            short,
+            by_stranger,
+            foreign,
+            garbage,
+            WireChange::from(good.clone()),
+        ],
+    );
+    assert_eq!(stats.refused, 6);
+    assert_eq!(stats.changes_received, 1);
+    let mut expected = before;
+    expected.push(good.hash);
+    expected.sort();
+    assert_eq!(b.hashes(), expected);
+}
+
+#[test]
+fn a_revoked_devices_changes_are_refused() {
+    let (mut a, mut b) = team();
+    let change = b.log("Taraz");
+    let revoke = a
+        .roster
+        .make_entry(
+            &a.key,
+            Action::Revoke {
+                device: b.key.public().to_bytes(),
+            },
+            5,
+        )
+        .unwrap();
+    a.roster.insert(revoke).unwrap();
+    let stats = push(&mut b, &mut a, vec![WireChange::from(change)]);
+    assert_eq!((stats.refused, stats.changes_received), (1, 0));
+}
+
+#[test]
+fn garbage_frames_end_the_session_without_touching_the_store() {
+    let (mut a, mut b) = team();
+    a.log("Almaty");
+    let before = b.hashes();
+    for bytes in [
+        vec![],
+        vec![1],
+        vec![2, 0, 0],
+        vec![1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        vec![1; 100],
+        vec![0; MAX_FRAME + 1],
+    ] {
+        let mut session = Session::respond(&b.store).unwrap();
+        assert!(
+            session
+                .receive(&bytes, &mut b.store, &mut b.roster)
+                .is_err()
+        );
+    }
+    // A well-formed frame with a nonsense reconciliation message: an error or an
+    // answer, never a panic.
+    let mut session = Session::respond(&b.store).unwrap();
+    let _ = session.receive(&[1, 0, 5, 0x61, 1, 2, 3, 4, 5], &mut b.store, &mut b.roster);
+    assert_eq!(b.hashes(), before);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn random_frames_never_panic_or_change_the_store(frames in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), 1..6)) {
+        let (mut a, mut b) = team();
+        a.log("Almaty");
+        let before = b.hashes();
+        let mut session = Session::respond(&b.store).unwrap();
+        for mut frame in frames {
+            if let Some(first) = frame.first_mut() {
+                *first = PROTOCOL_VERSION;
+            }
+            if session.receive(&frame, &mut b.store, &mut b.roster).is_err() {
+                break;
+            }
+        }
+        proptest::prop_assert_eq!(b.hashes(), before);
+    }
+}

@@ -1,0 +1,92 @@
+//! Signed changes: every Automerge change is signed by the device that made it (or,
+//! for a partner import, the device that imported it).
+
+use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_model::IncidentId;
+use vigil_model::document::{EncodedChange, IncidentDocument, import_actor};
+use vigil_store::SignedChange;
+
+use crate::{Refusal, Roster};
+
+/// Change signatures start with this, so no other signature of a device can pass for
+/// one.
+const CONTEXT: &[u8] = b"vigil/change/v1\0";
+
+fn message(incident: &IncidentId, hash: &[u8; 32]) -> Vec<u8> {
+    [CONTEXT, incident.to_bytes().as_slice(), hash].concat()
+}
+
+/// Signs a change this device made (or imported).
+pub fn sign(device: &DeviceKey, incident: &IncidentId, change: EncodedChange) -> SignedChange {
+    SignedChange {
+        incident: incident.clone(),
+        signature: device.sign(&message(incident, &change.hash)),
+        author: device.public().to_bytes(),
+        hash: change.hash,
+        time: change.time,
+        bytes: change.bytes,
+    }
+}
+
+/// A change as it travels: what the receiver cannot derive from the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WireChange {
+    /// The incident it belongs to.
+    pub incident: [u8; 16],
+    /// The device that vouches for it.
+    pub author: [u8; 32],
+    /// The author's signature (64 bytes; anything else is refused).
+    pub signature: Vec<u8>,
+    /// The Automerge change.
+    pub bytes: Vec<u8>,
+}
+
+impl From<SignedChange> for WireChange {
+    fn from(c: SignedChange) -> Self {
+        Self {
+            incident: c.incident.to_bytes(),
+            author: c.author,
+            signature: c.signature.to_vec(),
+            bytes: c.bytes,
+        }
+    }
+}
+
+/// Checks a change from outside before anything applies it: it decodes, its
+/// signature verifies, its author is an active member, and its Automerge actor is
+/// its author (or the import actor of its incident).
+pub fn verify(wire: WireChange, roster: &Roster) -> Result<SignedChange, Refusal> {
+    if wire.signature.is_empty() {
+        return Err(Refusal::Unsigned);
+    }
+    let signature: [u8; 64] = wire
+        .signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| Refusal::Malformed("signature is not 64 bytes".into()))?;
+    let change = IncidentDocument::decode_change(&wire.bytes)
+        .map_err(|_| Refusal::Malformed("not an Automerge change".into()))?;
+    let incident = IncidentId::from_bytes(wire.incident);
+    let author = DevicePublicKey::from_bytes(&wire.author).map_err(|_| Refusal::UnknownAuthor)?;
+    author
+        .verify(&message(&incident, &change.hash), &signature)
+        .map_err(|_| Refusal::BadSignature)?;
+    if roster.role_of(&wire.author).is_none() {
+        return Err(if roster.is_revoked(&wire.author) {
+            Refusal::RevokedAuthor
+        } else {
+            Refusal::UnknownAuthor
+        });
+    }
+    if change.actor != wire.author && change.actor != import_actor(&incident) {
+        return Err(Refusal::ForeignActor);
+    }
+    Ok(SignedChange {
+        incident,
+        hash: change.hash,
+        bytes: change.bytes,
+        author: wire.author,
+        signature,
+        time: change.time,
+    })
+}

@@ -1,0 +1,272 @@
+//! Devices syncing over real QUIC on 127.0.0.1, each with its own vault folder: a
+//! coordinator and observers joining by invitation, relaying each other's incidents,
+//! refusing strangers and revoked devices.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use vigil_core::{
+    Format, ImportMode, Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status,
+    Vault,
+};
+use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_net::{Admission, Endpoint, PeerPolicy};
+use vigil_sync::Frame;
+
+/// An attacker's policy: talks to anyone.
+struct Anyone;
+
+impl PeerPolicy for Anyone {
+    fn admit(&self, _peer: &DevicePublicKey) -> Admission {
+        Admission::Member
+    }
+}
+
+const PASS: &[u8] = b"sync test";
+const FAST: KdfParams = KdfParams {
+    memory_kib: 8 * 1024,
+    iterations: 1,
+    lanes: 1,
+};
+
+struct Device {
+    node: Arc<Node>,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::create(&dir.path().join("vault"), PASS, FAST).unwrap();
+        let node = Node::bind(Arc::new(Mutex::new(vault)), "127.0.0.1:0".parse().unwrap()).unwrap();
+        let node = Arc::new(node);
+        let serving = Arc::clone(&node);
+        tokio::spawn(async move { serving.serve(|_| {}).await });
+        Self { node, _dir: dir }
+    }
+
+    fn vault(&self) -> std::sync::MutexGuard<'_, Vault> {
+        self.node.vault().lock().unwrap()
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        self.node.local_addr().unwrap()
+    }
+
+    fn invite(&self, role: Role) -> Invite {
+        let addr = self.addr();
+        self.vault().invite(role, 600, vec![addr]).unwrap()
+    }
+
+    fn log(&self, city: &str) -> IncidentId {
+        let mut incident = Incident::example();
+        incident.id = IncidentId::random();
+        incident.place.city = city.into();
+        self.vault().add(&incident).unwrap()
+    }
+
+    fn ids(&self) -> Vec<IncidentId> {
+        let mut ids: Vec<IncidentId> = self
+            .vault()
+            .list(&ListFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn report(&self) -> String {
+        self.vault()
+            .report(&[Status::Submitted, Status::Verified])
+            .unwrap()
+            .to_json()
+    }
+
+    fn fingerprint(&self) -> String {
+        self.vault().info().unwrap().device
+    }
+}
+
+fn coordinator() -> Device {
+    let d = Device::new();
+    d.vault().create_team("hq").unwrap();
+    d
+}
+
+async fn joined(coordinator: &Device, role: Role, label: &str) -> Device {
+    let d = Device::new();
+    let invite = coordinator.invite(role);
+    d.node.join(&invite, label).await.unwrap();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observers_join_relay_and_converge_with_the_coordinator() {
+    let hq = coordinator();
+    hq.log("Almaty");
+    let a = joined(&hq, Role::Observer, "observer a").await;
+    assert_eq!(a.ids(), hq.ids(), "joining brings the team's incidents");
+    assert_eq!(a.vault().role(), Some(Role::Observer));
+    let b = joined(&hq, Role::Observer, "observer b").await;
+    assert_eq!(b.vault().members().unwrap().len(), 3);
+
+    // Observers log apart, meet each other, and only b reaches the coordinator.
+    for i in 0..5 {
+        a.log(&format!("Astana {i}"));
+        b.log(&format!("Shymkent {i}"));
+    }
+    // a joined before b and has not heard of it: a cannot dial b, but b (who knows a)
+    // can dial a, proving its membership on the way in.
+    let unknown = a.node.sync(b.addr()).await.unwrap_err();
+    assert!(unknown.to_string().contains("not a member"), "{unknown}");
+    let report = b.node.sync(a.addr()).await.unwrap();
+    assert_eq!(
+        (report.stats.changes_sent, report.stats.changes_received),
+        (5, 5)
+    );
+    a.node.sync(b.addr()).await.unwrap();
+    assert_eq!(a.ids(), b.ids());
+    b.node.sync(hq.addr()).await.unwrap();
+    assert_eq!(
+        hq.ids(),
+        a.ids(),
+        "the coordinator has a's incidents through b"
+    );
+    assert_eq!(hq.ids().len(), 11);
+    assert_eq!(hq.report(), a.report());
+
+    // An edit on one side and another edit on the other merge.
+    let id = hq.ids()[0].clone();
+    hq.vault()
+        .edit_fields(&id, &[("city".into(), "Taraz".into())])
+        .unwrap();
+    a.vault()
+        .edit_fields(&id, &[("people_count".into(), "7".into())])
+        .unwrap();
+    a.node.sync(hq.addr()).await.unwrap();
+    for d in [&a, &hq] {
+        let incident = d.vault().get(&id).unwrap();
+        assert_eq!(incident.place.city, "Taraz");
+        assert_eq!(incident.affected.count, 7);
+    }
+
+    // Already in sync: one round trip, nothing moves.
+    let report = a.node.sync(hq.addr()).await.unwrap();
+    assert_eq!(report.stats.round_trips, 1);
+    assert_eq!(report.stats.changes_sent + report.stats.changes_received, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_and_revoked_devices_are_refused_everywhere() {
+    let hq = coordinator();
+    let a = joined(&hq, Role::Observer, "a").await;
+    let b = joined(&hq, Role::Observer, "b").await;
+    hq.log("Almaty");
+    let before = hq.ids();
+
+    // A stranger that would talk to anyone gets through the handshake, is asked to
+    // prove its membership on its first stream, cannot, and is cut off.
+    let stranger = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &DeviceKey::generate(),
+        Arc::new(Anyone),
+    )
+    .unwrap();
+    let connection = stranger.connect(hq.addr(), None).await.unwrap();
+    let mut stream = connection.open_stream().await.unwrap();
+    stream
+        .send(&Frame::Reconcile(vec![0x61]).encode())
+        .await
+        .unwrap();
+    let asked = stream.recv().await.unwrap().unwrap();
+    assert_eq!(Frame::decode(&asked).unwrap(), Frame::Prove);
+    stream.send(&Frame::Members(vec![]).encode()).await.unwrap();
+    assert!(
+        !matches!(stream.recv().await, Ok(Some(_))),
+        "nothing more for a stranger"
+    );
+    // Nor does a made-up invitation get it in.
+    let connection = stranger.connect(hq.addr(), None).await.unwrap();
+    let mut stream = connection.open_stream().await.unwrap();
+    let join = Frame::Join {
+        secret: [7; 32],
+        label: "me".into(),
+    };
+    stream.send(&join.encode()).await.unwrap();
+    assert!(!matches!(stream.recv().await, Ok(Some(_))));
+    assert_eq!(hq.ids(), before);
+    assert_eq!(hq.vault().members().unwrap().len(), 3);
+
+    // The coordinator revokes b; a learns of it by syncing with the coordinator.
+    let fingerprint = b.fingerprint();
+    hq.vault().revoke(&fingerprint[..9]).unwrap();
+    b.log("Seized phone");
+    assert!(b.node.sync(hq.addr()).await.is_err());
+    assert!(b.node.sync(a.addr()).await.is_ok(), "a has not heard yet");
+    a.node.sync(hq.addr()).await.unwrap();
+    assert!(b.node.sync(a.addr()).await.is_err(), "now a refuses b too");
+    let members = a.vault().members().unwrap();
+    assert!(members.iter().any(|m| m.revoked && m.label == "b"));
+    // a's own dial to b fails too: b is no longer a member in a's eyes.
+    assert!(a.node.sync(b.addr()).await.is_err());
+    // The honest devices keep syncing.
+    a.log("Almaty");
+    a.node.sync(hq.addr()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_works_once() {
+    let hq = coordinator();
+    let invite = hq.invite(Role::Observer);
+    let first = Device::new();
+    first.node.join(&invite, "first").await.unwrap();
+    let second = Device::new();
+    let again = second.node.join(&invite, "second").await;
+    assert!(again.is_err(), "{again:?}");
+    assert!(second.vault().role().is_none());
+    // A forged secret fails too.
+    let mut forged = hq.invite(Role::Coordinator);
+    forged.secret = zeroize::Zeroizing::new([0; 32]);
+    let third = Device::new();
+    assert!(third.node.join(&forged, "third").await.is_err());
+    assert_eq!(hq.vault().members().unwrap().len(), 2);
+}
+
+/// The whole kz-2021 partner export on one side, an empty device on the other: both
+/// end with the same report, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_campaign_syncs_to_an_empty_device() {
+    let hq = coordinator();
+    let scenario = vigil_scenario::generate(2021, 1);
+    hq.vault()
+        .import(
+            scenario.to_jsonl().as_bytes(),
+            Format::Jsonl,
+            ImportMode::AllOrNothing,
+        )
+        .unwrap();
+    let a = joined(&hq, Role::Observer, "a").await;
+    assert_eq!(a.ids().len(), hq.ids().len());
+    assert_eq!(a.report(), hq.report());
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|p| p.join("shared/scenarios/kz-2021.jsonl"))
+        .find(|p| p.exists());
+    if let Some(path) = shared {
+        let hq2 = coordinator();
+        hq2.vault()
+            .import(
+                std::fs::File::open(path).unwrap(),
+                Format::Jsonl,
+                ImportMode::AllOrNothing,
+            )
+            .unwrap();
+        let b = joined(&hq2, Role::Observer, "b").await;
+        assert_eq!(b.report(), hq2.report());
+        assert_eq!(b.ids().len(), hq2.ids().len());
+    }
+}
