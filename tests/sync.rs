@@ -179,7 +179,7 @@ async fn strangers_and_revoked_devices_are_refused_everywhere() {
     let connection = stranger.connect(hq.addr(), None).await.unwrap();
     let mut stream = connection.open_stream().await.unwrap();
     stream
-        .send(&Frame::Reconcile(vec![0x61]).encode())
+        .send(&Frame::Reconcile(Vec::new()).encode())
         .await
         .unwrap();
     let asked = stream.recv().await.unwrap().unwrap();
@@ -203,7 +203,7 @@ async fn strangers_and_revoked_devices_are_refused_everywhere() {
 
     // The coordinator revokes b; a learns of it by syncing with the coordinator.
     let fingerprint = b.fingerprint();
-    hq.vault().revoke(&fingerprint[..9]).unwrap();
+    hq.vault().revoke(&fingerprint[..9], None).unwrap();
     b.log("Seized phone");
     assert!(b.node.sync(hq.addr()).await.is_err());
     assert!(b.node.sync(a.addr()).await.is_ok(), "a has not heard yet");
@@ -269,4 +269,70 @@ async fn a_whole_campaign_syncs_to_an_empty_device() {
         assert_eq!(b.report(), hq2.report());
         assert_eq!(b.ids().len(), hq2.ids().len());
     }
+}
+
+/// Sneakernet: an observer carries its new incidents to the coordinator on a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundles_carry_changes_only_team_devices_can_read() {
+    let hq = coordinator();
+    hq.log("Almaty");
+    let a = joined(&hq, Role::Observer, "a").await;
+    for i in 0..4 {
+        a.log(&format!("Aktobe {i}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("to-hq.vigil");
+    let for_hq = hq.fingerprint();
+    let outcome = a.vault().export_bundle(&bundle, Some(&for_hq)).unwrap();
+    assert_eq!(outcome.changes, 4, "only what hq lacks since the last sync");
+    assert_eq!(outcome.recipients, 2);
+    let raw = std::fs::read(&bundle).unwrap();
+    assert!(!raw.windows(6).any(|w| w == b"Aktobe"));
+
+    // A stranger cannot open it; a damaged copy is refused; nothing changes.
+    let stranger = coordinator();
+    let refused = stranger.vault().import_bundle(&bundle).unwrap_err();
+    assert!(
+        refused.to_string().contains("not sealed for this device"),
+        "{refused}"
+    );
+    let before = hq.ids();
+    let mut damaged = raw.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    let damaged_path = dir.path().join("damaged.vigil");
+    std::fs::write(&damaged_path, &damaged).unwrap();
+    assert!(hq.vault().import_bundle(&damaged_path).is_err());
+    std::fs::write(&damaged_path, b"VIGILBN1 and then nonsense").unwrap();
+    assert!(hq.vault().import_bundle(&damaged_path).is_err());
+    assert_eq!(hq.ids(), before);
+
+    let stats = hq.vault().import_bundle(&bundle).unwrap();
+    assert_eq!(stats.changes_received, 4);
+    assert_eq!(hq.ids(), a.ids());
+    // Importing it again changes nothing.
+    assert_eq!(
+        hq.vault().import_bundle(&bundle).unwrap().changes_received,
+        0
+    );
+
+    // Everything, for a device that joins later and was sealed for.
+    let all = dir.path().join("all.vigil");
+    let b = joined(&hq, Role::Observer, "b").await;
+    a.node.sync(hq.addr()).await.unwrap();
+    a.log("Oral");
+    assert_eq!(a.vault().export_bundle(&all, None).unwrap().changes, 6);
+    b.vault().import_bundle(&all).unwrap();
+    assert_eq!(b.ids(), a.ids());
+
+    // Once a is revoked, its bundles are refused.
+    hq.vault().revoke(&a.fingerprint(), None).unwrap();
+    let late = dir.path().join("late.vigil");
+    a.log("Atyrau");
+    a.vault().export_bundle(&late, None).unwrap();
+    let refused = hq.vault().import_bundle(&late).unwrap_err();
+    assert!(
+        refused.to_string().contains("not an active member"),
+        "{refused}"
+    );
 }

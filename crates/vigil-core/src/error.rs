@@ -62,6 +62,9 @@ pub enum VaultError {
     /// An invitation that cannot be used.
     #[error("invitation refused: {0}")]
     BadInvite(String),
+    /// A bundle that cannot be imported.
+    #[error("bundle refused: {0}")]
+    BadBundle(String),
     /// The network, or the peer, failed.
     #[error("network: {0}")]
     Network(#[from] vigil_net::NetError),

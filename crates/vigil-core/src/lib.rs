@@ -4,12 +4,14 @@
 //! merges and counts incidents; through a [`Node`] it syncs with the devices of its
 //! team over QUIC.
 
+mod bundle;
 mod error;
 mod invite;
 mod peer;
 mod team;
 mod vault;
 
+pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
 pub use peer::{Node, SyncReport};

@@ -118,7 +118,13 @@ impl Node {
         })?;
         let connect_time = started.elapsed();
         let stream = connection.open_stream().await?;
-        let mut report = initiate(&self.vault, stream, self.progress.clone()).await;
+        let mut report = initiate(
+            &self.vault,
+            &connection.peer(),
+            stream,
+            self.progress.clone(),
+        )
+        .await;
         connection.close("done");
         if let Ok(r) = &mut report {
             r.peer = connection.peer().fingerprint();
@@ -178,7 +184,8 @@ impl Node {
                 }
             }
             lock(&self.vault)?.enter_team(invite.team)?;
-            let mut report = initiate(&self.vault, stream, self.progress.clone()).await?;
+            let mut report =
+                initiate(&self.vault, &coordinator, stream, self.progress.clone()).await?;
             connection.close("done");
             report.peer = connection.peer().fingerprint();
             report.connect_time = connect_time;
@@ -227,18 +234,24 @@ fn queue(tx: &mpsc::UnboundedSender<Vec<u8>>, frames: Vec<Vec<u8>>) {
 /// Runs a session as the side that connected.
 async fn initiate(
     vault: &Mutex<Vault>,
+    peer: &vigil_crypto::DevicePublicKey,
     stream: FrameStream,
     progress: Option<Progress>,
 ) -> Result<SyncReport, VaultError> {
     let started = Instant::now();
     let (sender, mut receiver) = stream.split();
     let (tx, send_task) = spawn_sender(sender);
-    let (mut session, first) = Session::initiate(&lock(vault)?.store)?;
+    let (mut session, first, position) = {
+        let v = lock(vault)?;
+        let (session, first) = Session::initiate(&v.store)?;
+        (session, first, v.store.log_position()?)
+    };
     queue(&tx, first);
     let result = pump(vault, &mut session, &mut receiver, &tx, progress.as_deref()).await;
     drop(tx);
     let sent = send_task.await.unwrap_or(0);
     result?;
+    remember(vault, peer, position, &session)?;
     Ok(SyncReport {
         stats: session.stats().clone(),
         stream_bytes_sent: sent,
@@ -261,11 +274,15 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
         } else {
             None
         };
-        let mut session = Session::respond(&lock(vault)?.store)?;
+        let (mut session, position) = {
+            let v = lock(vault)?;
+            (Session::respond(&v.store)?, v.store.log_position()?)
+        };
         if let Some(frame) = first {
             queue(&tx, handle(vault, &mut session, &frame)?);
         }
         pump(vault, &mut session, &mut receiver, &tx, None).await?;
+        remember(vault, &connection.peer(), position, &session)?;
         Ok::<_, VaultError>(session)
     }
     .await;
@@ -322,6 +339,29 @@ async fn introduce(
         return Err(not_member());
     }
     Ok(Some(bytes))
+}
+
+/// After a complete session in which the peer refused nothing of ours, it holds our
+/// change log up to where it stood when the session began, and what it sent us; if
+/// nothing else was written meanwhile, that is our whole log. Bundles for the peer
+/// start from there.
+fn remember(
+    vault: &Mutex<Vault>,
+    peer: &vigil_crypto::DevicePublicKey,
+    start: i64,
+    session: &Session,
+) -> Result<(), VaultError> {
+    let stats = session.stats();
+    if !session.is_finished() || stats.peer_refused.unwrap_or(0) > 0 {
+        return Ok(());
+    }
+    let mut v = lock(vault)?;
+    let end = v.store.log_position()?;
+    let only_from_peer = u64::try_from(end - start).ok() == Some(stats.changes_received);
+    let position = if only_from_peer { end } else { start };
+    v.store
+        .write(|w| w.set_peer_position(&peer.to_bytes(), position, now()))?;
+    Ok(())
 }
 
 /// Handles one frame of a session with the vault locked.

@@ -238,35 +238,15 @@ impl Vault {
     }
 
     /// Revokes the device whose fingerprint is, or starts with, `fingerprint`. Its
-    /// connections are refused from now on here, and everywhere once this syncs.
-    pub fn revoke(&mut self, fingerprint: &str) -> Result<Member, VaultError> {
+    /// connections are refused from now on here, and everywhere once this syncs;
+    /// changes it signed dated from `cutoff` on (Unix seconds; default now) are
+    /// refused, earlier ones (its reports from before the phone was lost) still count.
+    pub fn revoke(&mut self, fingerprint: &str, cutoff: Option<i64>) -> Result<Member, VaultError> {
         if self.role() != Some(Role::Coordinator) {
             return Err(VaultError::NotCoordinator);
         }
-        let wanted: String = fingerprint
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if wanted.len() < 4 {
-            return Err(VaultError::Team(
-                "give at least 4 hex digits of the device's fingerprint".into(),
-            ));
-        }
+        let member = self.member(fingerprint)?;
         let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
-        let matches: Vec<&Member> = roster
-            .members()
-            .filter(|m| m.fingerprint().replace('-', "").starts_with(&wanted))
-            .collect();
-        let member = match matches.as_slice() {
-            [one] => (*one).clone(),
-            [] => return Err(VaultError::Team("no member has this fingerprint".into())),
-            _ => {
-                return Err(VaultError::Team(
-                    "several members match; give more of the fingerprint".into(),
-                ));
-            }
-        };
         if member.device == roster.team() {
             return Err(VaultError::Team(
                 "the team's founder cannot be revoked".into(),
@@ -280,6 +260,7 @@ impl Vault {
                 &self.device,
                 Action::Revoke {
                     device: member.device,
+                    cutoff: cutoff.unwrap_or_else(now),
                 },
                 now(),
             )

@@ -96,6 +96,10 @@ pub struct VaultInfo {
     pub kdf: KdfParams,
     /// When the vault was created, RFC 3339.
     pub created_at: String,
+    /// The team's fingerprint (its founder's device key), if in a team.
+    pub team: Option<String>,
+    /// This device's role in the team, if an active member.
+    pub role: Option<vigil_sync::Role>,
 }
 
 /// An open, unlocked vault.
@@ -128,16 +132,21 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-/// Writes a file so that a crash leaves the old content or the new, never half.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file only its owner can read (key files and bundles hold secrets or
+/// personal data), so that a crash leaves the old content or the new, never half.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
-        let mut file = fs::File::create(&tmp)?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
     fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // The rename is durable once the folder is.
         fs::File::open(dir)?.sync_all()?;
     }
@@ -298,6 +307,8 @@ impl Vault {
             taxonomy: self.taxonomy.name.clone(),
             kdf,
             created_at,
+            team: self.team_fingerprint(),
+            role: self.role(),
         })
     }
 

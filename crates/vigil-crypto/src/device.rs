@@ -40,6 +40,12 @@ impl DeviceKey {
         DevicePublicKey(self.0.verifying_key())
     }
 
+    /// The X25519 secret that pairs with [`DevicePublicKey::to_montgomery`], for
+    /// opening data sealed to this device.
+    pub(crate) fn to_scalar_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_scalar_bytes())
+    }
+
     /// Signs `message`. Callers prefix messages with a context string, so that a
     /// signature made for one purpose never verifies for another.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
@@ -63,6 +69,11 @@ impl DevicePublicKey {
         VerifyingKey::from_bytes(&array)
             .map(Self)
             .map_err(|_| CryptoError::MalformedKey)
+    }
+
+    /// The key in Montgomery form: the X25519 public key data is sealed to.
+    pub fn to_montgomery(&self) -> [u8; 32] {
+        self.0.to_montgomery().to_bytes()
     }
 
     /// Checks a signature made by [`DeviceKey::sign`] (strict ed25519: no malleable

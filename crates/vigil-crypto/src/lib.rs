@@ -2,11 +2,12 @@
 //!
 //! Only audited primitives: Argon2id (`argon2`) stretches the passphrase,
 //! XChaCha20-Poly1305 (`chacha20poly1305`) wraps the vault key, ed25519
-//! (`ed25519-dalek`) identifies devices. Secret material is zeroized on drop and never
+//! (`ed25519-dalek`) identifies devices, `crypto_box` seals files to devices. Secret material is zeroized on drop and never
 //! printed: its `Debug` says only what it is.
 
 mod device;
 mod envelope;
+pub mod sealed;
 
 pub use device::{DeviceKey, DevicePublicKey};
 pub use envelope::{KdfParams, KeyEnvelope, VaultKey};
@@ -29,6 +30,18 @@ pub enum CryptoError {
     /// Stored key bytes of the wrong form.
     #[error("stored key material is malformed")]
     MalformedKey,
+    /// Data that is not sealed data, or is cut short.
+    #[error("the data is not sealed for devices, or it is cut short")]
+    NotSealed,
+    /// This device is not among the recipients.
+    #[error("this device is not among the recipients")]
+    NotARecipient,
+    /// Sealed data was altered.
+    #[error("the sealed data was altered or damaged")]
+    Tampered,
+    /// Sealing failed.
+    #[error("sealing failed")]
+    Sealing,
     /// A signature that does not verify.
     #[error("the signature does not verify")]
     BadSignature,

@@ -222,25 +222,57 @@ impl Store {
         )?;
         let mut found = Vec::with_capacity(hashes.len());
         for hash in hashes {
-            let row = stmt
-                .query_row([hash], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        SignedChange {
-                            incident: IncidentId::from_bytes(r.get(1)?),
-                            hash: r.get(2)?,
-                            bytes: r.get(3)?,
-                            author: r.get(4)?,
-                            signature: r.get(5)?,
-                            time: r.get(6)?,
-                        },
-                    ))
-                })
-                .optional()?;
+            let row = stmt.query_row([hash], signed_row).optional()?;
             found.extend(row);
         }
         found.sort_by_key(|(seq_no, _)| *seq_no);
         Ok(found.into_iter().map(|(_, change)| change).collect())
+    }
+
+    /// The newest row of the change log (0 when empty).
+    pub fn log_position(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT ifnull(max(seq_no), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// How far `device` is known to hold the change log (0 if never synced).
+    pub fn peer_position(&self, device: &[u8; 32]) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT changes_seq FROM peers WHERE device = ?1",
+                [device],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Signed changes stored after `position` in the log, oldest first, at most
+    /// `limit`; with the position of the last one returned.
+    pub fn signed_changes_after(
+        &self,
+        position: i64,
+        limit: u32,
+    ) -> Result<(Vec<SignedChange>, i64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
+             WHERE seq_no > ?1 AND signature IS NOT NULL ORDER BY seq_no LIMIT ?2",
+        )?;
+        let mut last = position;
+        let rows = stmt
+            .query_map(params![position, limit], signed_row)?
+            .map(|row| {
+                row.map(|(seq_no, change)| {
+                    last = seq_no;
+                    change
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((rows, last))
     }
 
     /// Changes still unsigned, written by version 1.
@@ -401,6 +433,18 @@ impl Writer<'_> {
         ])? == 1)
     }
 
+    /// Records that `device` holds the change log up to `changes_seq` (never moves
+    /// backwards).
+    pub fn set_peer_position(&self, device: &[u8; 32], changes_seq: i64, now: i64) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO peers (device, changes_seq, synced_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device) DO UPDATE SET
+                 changes_seq = max(changes_seq, excluded.changes_seq), synced_at = excluded.synced_at",
+            params![device, changes_seq, now],
+        )?;
+        Ok(())
+    }
+
     /// Records an invitation by the hash of its secret.
     pub fn insert_invite(&self, secret_hash: &[u8; 32], role: &str, expires: i64) -> Result<()> {
         self.tx.execute(
@@ -464,6 +508,21 @@ impl Writer<'_> {
             .prepare_cached("SELECT 1 FROM changes WHERE incident = ?1 LIMIT 1")?;
         Ok(stmt.exists([incident.to_bytes()])?)
     }
+}
+
+/// Reads `seq_no, incident, hash, bytes, author, signature, time`.
+fn signed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, SignedChange)> {
+    Ok((
+        r.get(0)?,
+        SignedChange {
+            incident: IncidentId::from_bytes(r.get(1)?),
+            hash: r.get(2)?,
+            bytes: r.get(3)?,
+            author: r.get(4)?,
+            signature: r.get(5)?,
+            time: r.get(6)?,
+        },
+    ))
 }
 
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {

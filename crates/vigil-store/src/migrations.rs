@@ -82,6 +82,14 @@ const STEPS: &[&str] = &[
          role        TEXT NOT NULL,
          expires     INTEGER NOT NULL,
          used_by     BLOB
+     ) WITHOUT ROWID;
+
+     -- How far each peer is known to hold this device's change log: everything up
+     -- to changes_seq, as of the last complete sync with it.
+     CREATE TABLE peers (
+         device      BLOB PRIMARY KEY,
+         changes_seq INTEGER NOT NULL,
+         synced_at   INTEGER NOT NULL
      ) WITHOUT ROWID;",
 ];
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::SyncError;
+use crate::reconcile::{IdPrefix, Range};
 use crate::signing::WireChange;
 
 /// The version this build speaks; a frame of another version ends the session.
@@ -24,10 +25,10 @@ pub struct WireEntry {
 /// What peers say to each other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
-    /// A step of set reconciliation (negentropy's own message).
-    Reconcile(Vec<u8>),
-    /// Please send these items.
-    Want(Vec<[u8; 32]>),
+    /// A step of set reconciliation; empty when every range is settled.
+    Reconcile(Vec<Range>),
+    /// Please send the items with these hash prefixes.
+    Want(Vec<IdPrefix>),
     /// Membership entries, in causal order.
     Members(Vec<WireEntry>),
     /// Changes, each after the changes it depends on.

@@ -7,13 +7,15 @@
 //! - [`frame`]: the bounded, versioned frames peers exchange.
 //! - [`Inbox`]: the one gate every change from outside passes (live sync, bundles):
 //!   signature, author's membership and role, then applied in one transaction.
-//! - [`Session`]: one sync between two devices. The whole collection's hashes
-//!   (changes and membership entries) are reconciled at once with range-based set
-//!   reconciliation (negentropy), then exactly the missing items cross.
+//! - [`reconcile`]: range-based set reconciliation over the whole collection's
+//!   hashes (changes and membership entries) at once.
+//! - [`Session`]: one sync between two devices: reconciliation, and exactly the
+//!   missing items in the same flights.
 
 pub mod frame;
 mod inbox;
 pub mod membership;
+pub mod reconcile;
 mod session;
 pub mod signing;
 

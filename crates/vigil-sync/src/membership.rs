@@ -13,6 +13,10 @@
 //!    signer is an active coordinator at that point.
 //! 3. Revocation is final: a revoked device never becomes a member again, whatever
 //!    adds it, before or after. A device that must come back joins with a new key.
+//!    The revocation names a cutoff time: changes the device signed dated before it
+//!    (its reports from before the phone was seized) still count, later ones do not.
+//!    A change's date is its author's claim, so a thief holding the key can backdate;
+//!    the cutoff bounds what coordinators must review, it does not prove anything.
 //! 4. A revoked coordinator's entries count only if the revoking coordinator had seen
 //!    them (they are in the revocation's causal past). Entries it made concurrently
 //!    with, or after, its revocation are void: a seized coordinator phone cannot add
@@ -86,6 +90,10 @@ pub enum Action {
     Revoke {
         /// The device's key.
         device: [u8; 32],
+        /// Changes it signed dated before this (Unix seconds) still count: the
+        /// reports a seized phone had made before it was seized. Later ones are
+        /// refused.
+        cutoff: i64,
     },
 }
 
@@ -187,6 +195,8 @@ pub struct Member {
     pub label: String,
     /// Whether it has been revoked.
     pub revoked: bool,
+    /// For a revoked device: its changes dated before this still count.
+    pub cutoff: i64,
     /// When it was added, Unix seconds.
     pub added_at: i64,
 }
@@ -343,6 +353,14 @@ impl Roster {
         self.members.get(device).is_some_and(|m| m.revoked)
     }
 
+    /// Whether a change by `device` dated `time` counts: the device is an active
+    /// member, or was revoked with a later cutoff.
+    pub fn vouches_for(&self, device: &[u8; 32], time: i64) -> bool {
+        self.members
+            .get(device)
+            .is_some_and(|m| !m.revoked || time < m.cutoff)
+    }
+
     /// Every device the team has admitted, revoked ones included, by key.
     pub fn members(&self) -> impl Iterator<Item = &Member> {
         self.members.values()
@@ -430,29 +448,26 @@ impl Roster {
                                 },
                                 label: label.clone(),
                                 revoked: false,
+                                cutoff: i64::MAX,
                                 added_at,
                             },
                         );
                     }
-                    Action::Revoke { device } => {
+                    Action::Revoke { device, cutoff } => {
                         if *device == self.team || revoked_by.contains_key(device) {
                             continue;
                         }
                         revoked_by.insert(*device, signed.hash);
-                        if let Some(m) = members.get_mut(device) {
-                            m.revoked = true;
-                        } else {
-                            members.insert(
-                                *device,
-                                Member {
-                                    device: *device,
-                                    role: Role::Observer,
-                                    label: String::new(),
-                                    revoked: true,
-                                    added_at: e.time,
-                                },
-                            );
-                        }
+                        let member = members.entry(*device).or_insert_with(|| Member {
+                            device: *device,
+                            role: Role::Observer,
+                            label: String::new(),
+                            revoked: true,
+                            cutoff: i64::MIN,
+                            added_at: e.time,
+                        });
+                        member.revoked = true;
+                        member.cutoff = *cutoff;
                     }
                 }
             }

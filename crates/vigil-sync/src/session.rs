@@ -1,17 +1,17 @@
 //! One sync between two devices, as a state machine over frames.
 //!
-//! The initiator opens with negentropy's first message over the whole collection
-//! (every change hash and membership entry hash, ordered by timestamp, so that recent
-//! items gather in few ranges). Each reply tells it which items it has that the
-//! responder lacks (it sends them at once) and which it lacks (it asks for them in
-//! the same flight). Already in sync, that is one round trip; a few changes on either
-//! side, usually two. Every batch received is applied in its own transaction, so a
-//! cut connection keeps what arrived and the next sync does not send it again.
+//! The initiator opens with a reconciliation message over the whole collection
+//! (every change hash and membership entry hash; see [`crate::reconcile`]). Both
+//! sides answer each other's messages the same way: a side that learns what the
+//! other lacks sends it at once, and asks for what it lacks in the same flight.
+//! Already in sync, that is one round trip; new changes on the responder, usually
+//! two. Every batch received is applied in its own transaction, so a cut connection
+//! keeps what arrived and the next sync does not send it again.
 
-use negentropy::{Id, Negentropy, NegentropyStorageVector};
 use vigil_store::Store;
 
 use crate::frame::WireEntry;
+use crate::reconcile::Items;
 use crate::signing::WireChange;
 use crate::{Frame, Inbox, Roster, SyncError};
 
@@ -21,9 +21,6 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// Hashes per `Want` frame.
 const WANT_CHUNK: usize = 16 * 1024;
-
-/// Largest negentropy message; longer reconciliations take more rounds.
-const RECONCILE_FRAME: u64 = 512 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -60,14 +57,14 @@ pub struct SyncStats {
     pub bytes_sent: u64,
     /// See `frames_sent`.
     pub bytes_received: u64,
-    /// Times the initiator waited for the responder.
+    /// Flights of the initiator that the responder answered.
     pub round_trips: u64,
 }
 
 /// One sync session with one peer.
 pub struct Session {
     side: Side,
-    negentropy: Negentropy<'static, NegentropyStorageVector>,
+    items: Items,
     inbox: Inbox,
     stats: SyncStats,
     reconciled: bool,
@@ -75,7 +72,6 @@ pub struct Session {
     pushed: bool,
     done_sent: bool,
     finished: bool,
-    sent_since_received: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -87,31 +83,16 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn protocol(e: impl std::fmt::Display) -> SyncError {
-    SyncError::Protocol(format!("reconciliation: {e}"))
-}
-
-/// Runs negentropy on bytes from a peer, turning a panic into an error: its decoder
-/// is not ours to audit, and peer input must never bring the process down.
-fn contain<T>(f: impl FnOnce() -> Result<T, negentropy::Error>) -> Result<T, SyncError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|_| SyncError::Protocol("reconciliation message is malformed".into()))?
-        .map_err(protocol)
-}
-
 impl Session {
     fn new(side: Side, store: &Store) -> Result<Self, SyncError> {
-        let items = store.sync_items()?;
-        let mut storage = NegentropyStorageVector::with_capacity(items.len());
-        for (time, hash) in items {
-            storage
-                .insert(u64::try_from(time).unwrap_or(0), Id::from_byte_array(hash))
-                .map_err(protocol)?;
-        }
-        storage.seal().map_err(protocol)?;
+        let items = store
+            .sync_items()?
+            .into_iter()
+            .map(|(time, hash)| (u64::try_from(time).unwrap_or(0), hash))
+            .collect();
         Ok(Self {
             side,
-            negentropy: Negentropy::owned(storage, RECONCILE_FRAME).map_err(protocol)?,
+            items: Items::new(items),
             inbox: Inbox::default(),
             stats: SyncStats::default(),
             reconciled: false,
@@ -119,14 +100,13 @@ impl Session {
             pushed: false,
             done_sent: false,
             finished: false,
-            sent_since_received: false,
         })
     }
 
     /// Starts a session as the side that connected; returns the frames to send.
     pub fn initiate(store: &Store) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
         let mut session = Self::new(Side::Initiator, store)?;
-        let first = session.negentropy.initiate().map_err(protocol)?;
+        let first = session.items.initial();
         let frames = session.encode(vec![Frame::Reconcile(first)]);
         Ok((session, frames))
     }
@@ -156,10 +136,6 @@ impl Session {
     ) -> Result<Vec<Vec<u8>>, SyncError> {
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        if self.side == Side::Initiator && self.sent_since_received {
-            self.stats.round_trips += 1;
-        }
-        self.sent_since_received = false;
         if self.finished {
             return Err(SyncError::Protocol(
                 "a frame after the session ended".into(),
@@ -167,33 +143,37 @@ impl Session {
         }
         let mut out = Vec::new();
         match (Frame::decode(bytes)?, self.side) {
-            (Frame::Reconcile(message), Side::Responder) => {
-                let reply = contain(|| self.negentropy.reconcile(&message))?;
-                out.push(Frame::Reconcile(reply));
+            (Frame::Reconcile(ranges), side) if ranges.is_empty() => {
+                // The peer has settled every range.
+                if side == Side::Responder {
+                    return Err(SyncError::Protocol("an empty opening message".into()));
+                }
+                self.reconciled = true;
             }
-            (Frame::Reconcile(message), Side::Initiator) => {
-                let (mut have, mut need) = (Vec::new(), Vec::new());
-                let next = contain(|| {
-                    self.negentropy
-                        .reconcile_with_ids(&message, &mut have, &mut need)
-                })?;
-                let have: Vec<[u8; 32]> = have.iter().map(|id| id.to_bytes()).collect();
-                let sent = self.items(store, roster, &have, &mut out)?;
-                self.pushed |= sent > 0;
-                for chunk in need.chunks(WANT_CHUNK) {
+            (Frame::Reconcile(ranges), side) => {
+                let step = self.items.reply(&ranges)?;
+                let sent = self.items_frames(store, roster, &step.they_lack, &mut out)?;
+                self.pushed |= sent > 0 && side == Side::Initiator;
+                for chunk in step.we_lack.chunks(WANT_CHUNK) {
                     self.awaiting += chunk.len();
-                    out.push(Frame::Want(chunk.iter().map(|id| id.to_bytes()).collect()));
+                    out.push(Frame::Want(chunk.to_vec()));
                 }
-                match next {
-                    Some(message) => out.push(Frame::Reconcile(message)),
-                    None => self.reconciled = true,
+                if side == Side::Responder {
+                    // Always answer, so that the initiator knows where things stand.
+                    out.push(Frame::Reconcile(step.ranges));
+                } else if step.ranges.is_empty() {
+                    self.reconciled = true;
+                } else {
+                    out.push(Frame::Reconcile(step.ranges));
                 }
             }
-            (Frame::Want(hashes), Side::Responder) => {
-                if hashes.len() > WANT_CHUNK {
+            (Frame::Want(prefixes), side) => {
+                if prefixes.len() > WANT_CHUNK {
                     return Err(SyncError::Protocol("a request for too many items".into()));
                 }
-                self.items(store, roster, &hashes, &mut out)?;
+                let hashes = self.items.resolve(&prefixes);
+                let sent = self.items_frames(store, roster, &hashes, &mut out)?;
+                self.pushed |= sent > 0 && side == Side::Initiator;
             }
             (Frame::Members(entries), _) => {
                 let count = entries.len();
@@ -220,9 +200,6 @@ impl Session {
                 if side == Side::Responder && reply {
                     out.push(self.done(false));
                 }
-            }
-            (Frame::Want(_), Side::Initiator) => {
-                return Err(SyncError::Protocol("the responder asked for items".into()));
             }
             (Frame::Join { .. } | Frame::Welcome { .. } | Frame::Prove, _) => {
                 return Err(SyncError::Protocol("a join frame inside a session".into()));
@@ -281,7 +258,7 @@ impl Session {
 
     /// Frames carrying the requested items that this device has: membership entries
     /// first (changes are judged by them), then changes in the order they were stored.
-    fn items(
+    fn items_frames(
         &mut self,
         store: &Store,
         roster: &Roster,
@@ -332,10 +309,19 @@ impl Session {
     }
 
     fn encode(&mut self, frames: Vec<Frame>) -> Vec<Vec<u8>> {
+        // A flight of the initiator that the responder answers is a round trip.
+        let answered = frames.iter().any(|f| {
+            matches!(
+                f,
+                Frame::Reconcile(_) | Frame::Want(_) | Frame::Done { reply: true, .. }
+            )
+        });
+        if self.side == Side::Initiator && answered {
+            self.stats.round_trips += 1;
+        }
         let encoded: Vec<Vec<u8>> = frames.iter().map(Frame::encode).collect();
         self.stats.frames_sent += encoded.len() as u64;
         self.stats.bytes_sent += encoded.iter().map(|f| f.len() as u64).sum::<u64>();
-        self.sent_since_received |= !encoded.is_empty();
         encoded
     }
 }

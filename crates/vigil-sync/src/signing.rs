@@ -53,8 +53,9 @@ impl From<SignedChange> for WireChange {
 }
 
 /// Checks a change from outside before anything applies it: it decodes, its
-/// signature verifies, its author is an active member, and its Automerge actor is
-/// its author (or the import actor of its incident).
+/// signature verifies, its author is an active member (or a revoked one and the
+/// change is dated before the revocation's cutoff), and its Automerge actor is its
+/// author (or the import actor of its incident).
 pub fn verify(wire: WireChange, roster: &Roster) -> Result<SignedChange, Refusal> {
     if wire.signature.is_empty() {
         return Err(Refusal::Unsigned);
@@ -71,7 +72,7 @@ pub fn verify(wire: WireChange, roster: &Roster) -> Result<SignedChange, Refusal
     author
         .verify(&message(&incident, &change.hash), &signature)
         .map_err(|_| Refusal::BadSignature)?;
-    if roster.role_of(&wire.author).is_none() {
+    if !roster.vouches_for(&wire.author, change.time) {
         return Err(if roster.is_revoked(&wire.author) {
             Refusal::RevokedAuthor
         } else {

@@ -11,6 +11,7 @@ fn add(device: &DeviceKey, role: Role) -> Action {
 fn revoke(device: &DeviceKey) -> Action {
     Action::Revoke {
         device: device.public().to_bytes(),
+        cutoff: 100,
     }
 }
 
@@ -33,6 +34,12 @@ fn the_founder_admits_and_revokes() {
     roster.insert(e).unwrap();
     assert_eq!(roster.role_of(&key(&observer)), None);
     assert!(roster.is_revoked(&key(&observer)));
+    assert!(
+        roster.vouches_for(&key(&observer), 99),
+        "made before the cutoff"
+    );
+    assert!(!roster.vouches_for(&key(&observer), 100));
+    assert!(!roster.vouches_for(&key(&DeviceKey::generate()), 0));
     // Revocation is final.
     let e = roster
         .make_entry(&founder, add(&observer, Role::Observer), 4)
