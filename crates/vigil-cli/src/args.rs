@@ -1,5 +1,6 @@
 //! The command line, as clap parses it.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -88,12 +89,118 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         set: Option<PathBuf>,
     },
+    /// Found a team, invite devices, list and revoke members.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Listen for the team's devices and sync with each that connects.
+    ///
+    /// Runs until interrupted (or --sessions are done). Unless --no-discovery, the
+    /// device announces itself on the LAN (mDNS) with a random name and nothing
+    /// that identifies the device or the team.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:7447")]
+        listen: SocketAddr,
+        /// Do not announce this device on the LAN.
+        #[arg(long)]
+        no_discovery: bool,
+        /// Stop after this many sessions.
+        #[arg(long)]
+        sessions: Option<u64>,
+    },
+    /// Sync once with a team device listening at ADDR, then print what moved.
+    Sync {
+        /// The peer's address, e.g. 192.168.43.1:7447.
+        addr: SocketAddr,
+    },
+    /// List Vigil devices announcing themselves on the LAN.
+    Peers {
+        /// How long to listen, in seconds.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
+    /// Carry changes on a file when there is no network (sneakernet).
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Merge another vault's incidents and edits into this one.
     ///
     /// The other vault's passphrase is asked, or read from VIGIL_OTHER_PASSPHRASE.
     Merge {
         /// The other vault's folder.
         other: PathBuf,
+    },
+}
+
+/// `vigil team ...`
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Found a team with this device as its first coordinator.
+    Create {
+        /// How the team will know this device (a pseudonym, not a person's name).
+        #[arg(long, default_value = "coordinator")]
+        label: String,
+    },
+    /// Make a one-time invitation for a new device (text and QR code).
+    Invite {
+        /// The newcomer's role: observer or coordinator.
+        #[arg(long, default_value = "observer")]
+        role: String,
+        /// Hours until the invitation expires.
+        #[arg(long, default_value_t = 24)]
+        valid_hours: u32,
+        /// Where this device will listen (`vigil serve`), repeatable; by default this
+        /// machine's LAN address on port 7447.
+        #[arg(long = "address")]
+        addresses: Vec<SocketAddr>,
+        /// Print only the invitation text, no QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Join a team with an invitation (the text, or `-` to read it from stdin).
+    Join {
+        /// The invitation.
+        invite: String,
+        /// How the team will know this device (a pseudonym, not a person's name).
+        #[arg(long, default_value = "observer")]
+        label: String,
+    },
+    /// List the team's devices.
+    Members {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device by its fingerprint (or the first digits of it).
+    ///
+    /// Its connections are refused, here at once and on every device once this
+    /// syncs. Changes it made before --since (default: now) still count: the
+    /// reports a lost or seized phone had made before; later ones are refused.
+    Revoke {
+        /// The device's fingerprint.
+        fingerprint: String,
+        /// When the device stopped being trusted (RFC 3339), e.g. when it was seized.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+/// `vigil bundle ...`
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write changes to an encrypted, signed file that only the team's devices can read.
+    Export {
+        /// The file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Only what this device (fingerprint) lacks since its last sync with this
+        /// one; by default everything.
+        #[arg(long = "for", value_name = "FINGERPRINT")]
+        for_device: Option<String>,
+    },
+    /// Verify a bundle and apply its changes, as a live sync would.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
     },
 }
 

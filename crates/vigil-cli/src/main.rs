@@ -2,6 +2,7 @@
 
 mod args;
 mod interactive;
+mod network;
 mod output;
 mod passphrase;
 
@@ -223,6 +224,15 @@ fn run(cli: Cli) -> Result {
                 output::taxonomy(vault.taxonomy(), &lang);
             }
         }
+        Command::Team(command) => network::team(command, &vault_path(cli.vault)?)?,
+        Command::Serve {
+            listen,
+            no_discovery,
+            sessions,
+        } => network::serve(&vault_path(cli.vault)?, listen, !no_discovery, sessions)?,
+        Command::Sync { addr } => network::sync(&vault_path(cli.vault)?, addr)?,
+        Command::Peers { seconds } => network::peers(seconds)?,
+        Command::Bundle(command) => network::bundle(command, &vault_path(cli.vault)?)?,
         Command::Merge { other } => {
             let path = vault_path(cli.vault)?;
             let mut vault = open(&path)?;

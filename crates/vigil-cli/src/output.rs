@@ -18,6 +18,18 @@ pub fn progress_bar(bytes: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// A counter of changes received during a long sync, on standard error.
+pub fn sync_progress() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} syncing: {pos} change(s) received")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
@@ -40,6 +52,8 @@ pub fn info(info: &VaultInfo, as_json: bool) {
             "changes": info.changes,
             "taxonomy": info.taxonomy,
             "created_at": info.created_at,
+            "team": info.team,
+            "role": info.role.map(|r| r.as_str()),
             "kdf": {"algorithm": "argon2id", "memory_kib": info.kdf.memory_kib,
                     "iterations": info.kdf.iterations, "lanes": info.kdf.lanes},
         });
@@ -54,6 +68,15 @@ pub fn info(info: &VaultInfo, as_json: bool) {
         info.incidents, info.changes
     );
     println!("Taxonomy:     {}", info.taxonomy);
+    match (&info.team, info.role) {
+        (Some(team), Some(role)) => {
+            println!("Team:         {team} (this device: {})", role.as_str())
+        }
+        (Some(team), None) => {
+            println!("Team:         {team} (this device is not an active member)")
+        }
+        _ => println!("Team:         none (`vigil team create` or `vigil team join`)"),
+    }
     println!(
         "Passphrase:   Argon2id, {} MiB, {} passes",
         info.kdf.memory_kib / 1024,

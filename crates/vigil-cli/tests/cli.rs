@@ -3,107 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::process::Stdio;
+
+use common::*;
 use serde_json::Value;
-
-const PASSPHRASE: &str = "test passphrase";
-
-struct Vigil {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    vault: PathBuf,
-}
-
-impl Vigil {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let vault = root.join("vault");
-        let v = Self {
-            _dir: dir,
-            root,
-            vault,
-        };
-        v.ok(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]);
-        v
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-        c.args(args)
-            .env("VIGIL_VAULT", &self.vault)
-            .env("VIGIL_PASSPHRASE", PASSPHRASE)
-            .env_remove("VIGIL_LANG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "vigil {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail; returns its error output.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "vigil {args:?} succeeded");
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-
-    fn count(&self) -> usize {
-        self.json(&["incident", "list", "--json"])
-            .as_array()
-            .unwrap()
-            .len()
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let path = self.root.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn raw_vault_bytes(&self) -> Vec<u8> {
-        let mut all = Vec::new();
-        for entry in std::fs::read_dir(&self.vault).unwrap() {
-            all.extend(std::fs::read(entry.unwrap().path()).unwrap());
-        }
-        all
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// `shared/scenarios` beside the repository, where it exists (CI has it).
-fn shared_scenarios() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared").join("scenarios"))
-        .find(|p| p.join("kz-2021.jsonl").is_file())
-}
 
 #[test]
 fn log_list_show_edit_and_read_history() {

@@ -51,4 +51,8 @@ pub enum NetError {
     /// The TLS or QUIC configuration could not be built.
     #[error("TLS configuration: {0}")]
     TlsConfig(String),
+    /// LAN discovery failed: the mDNS daemon could not start, announce or browse
+    /// (networks without multicast make it find nothing rather than fail).
+    #[error("LAN discovery: {0}")]
+    Discovery(String),
 }

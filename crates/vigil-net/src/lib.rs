@@ -8,12 +8,17 @@
 //! Each device's certificate is self-signed with its own device key and names nobody: its
 //! subject is the constant `CN=vigil`, and the TLS server name is the constant `vigil`.
 //! Who may connect is decided, live at every handshake, by a [`PeerPolicy`].
+//!
+//! The [`discovery`] module finds other devices on the local network over mDNS without
+//! saying who they, or we, are.
 
+pub mod discovery;
 mod endpoint;
 mod error;
 mod frame;
 mod tls;
 
+pub use discovery::{Announcement, Discovered, browse};
 pub use endpoint::{Connection, Endpoint};
 pub use error::NetError;
 pub use frame::{FrameReceiver, FrameSender, FrameStream, MAX_FRAME};

@@ -103,7 +103,7 @@ fn malformed_messages_are_errors() {
         },
         mode: Mode::Skip,
     };
-    assert!(items.reply(&[open_ended.clone()]).is_err());
+    assert!(items.reply(std::slice::from_ref(&open_ended)).is_err());
     let backwards = vec![
         Range {
             upper: Bound {

@@ -1,0 +1,350 @@
+//! The team and sync commands: `vigil team ...`, `serve`, `sync`, `peers`, `bundle`.
+
+use std::io::{IsTerminal, Read};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use vigil_core::{Invite, Node, Role, SyncReport, Vault, VaultError};
+
+use crate::args::{BundleCommand, TeamCommand};
+use crate::{CliError, Result};
+
+const DEFAULT_PORT: u16 = 7447;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// `vigil team ...`
+pub fn team(command: TeamCommand, path: &Path) -> Result {
+    match command {
+        TeamCommand::Create { label } => {
+            let mut vault = crate::open(path)?;
+            vault.create_team(&label)?;
+            let info = vault.info()?;
+            println!("Founded a team; this device is its first coordinator.");
+            println!("Team fingerprint:   {}", info.team.unwrap_or_default());
+            println!("Next: `vigil team invite` for each device, then `vigil serve`.");
+        }
+        TeamCommand::Invite {
+            role,
+            valid_hours,
+            addresses,
+            no_qr,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError::Message(format!(
+                    "unknown role `{}`: use observer or coordinator",
+                    role.trim()
+                ))
+            })?;
+            let addresses = if addresses.is_empty() {
+                vec![SocketAddr::new(lan_address()?, DEFAULT_PORT)]
+            } else {
+                addresses
+            };
+            let mut vault = crate::open(path)?;
+            let invite = vault.invite(role, i64::from(valid_hours) * 3600, addresses)?;
+            print_invite(&invite, !no_qr);
+        }
+        TeamCommand::Join { invite, label } => {
+            let text = if invite == "-" {
+                let mut text = zeroize::Zeroizing::new(String::new());
+                std::io::stdin().read_to_string(&mut text)?;
+                text
+            } else {
+                zeroize::Zeroizing::new(invite)
+            };
+            let invite = Invite::decode(&text)?;
+            let vault = crate::open(path)?;
+            let runtime = runtime()?;
+            let report = runtime.block_on(async {
+                let node = node(vault, "0.0.0.0:0".parse().map_err(|_| bad_addr())?)?;
+                Ok::<_, CliError>(node.join(&invite, &label).await?)
+            })?;
+            println!("Joined the team as {}.", invite.role.as_str());
+            print_report(&report);
+        }
+        TeamCommand::Members { json } => {
+            let vault = crate::open(path)?;
+            let members = vault.members()?;
+            let own = vault.info()?.device;
+            if json {
+                let items: Vec<_> = members
+                    .iter()
+                    .map(|m| {
+                        json!({"fingerprint": m.fingerprint(), "role": m.role.as_str(),
+                               "label": m.label, "revoked": m.revoked, "added_at": m.added_at})
+                    })
+                    .collect();
+                println!("{:#}", serde_json::Value::Array(items));
+                return Ok(());
+            }
+            println!("{:<26} {:<12} {:<9} LABEL", "FINGERPRINT", "ROLE", "STATE");
+            for m in &members {
+                let fingerprint = m.fingerprint();
+                let this = if fingerprint == own {
+                    " (this device)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{fingerprint:<26} {:<12} {:<9} {}{this}",
+                    m.role.as_str(),
+                    if m.revoked { "revoked" } else { "active" },
+                    m.label
+                );
+            }
+        }
+        TeamCommand::Revoke { fingerprint, since } => {
+            let cutoff = since
+                .map(|text| {
+                    time::OffsetDateTime::parse(
+                        text.trim(),
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .map(|t| t.unix_timestamp())
+                    .map_err(|_| {
+                        CliError::Message(
+                            "--since takes a time like 2024-03-17T14:00:00+05:00".into(),
+                        )
+                    })
+                })
+                .transpose()?;
+            let mut vault = crate::open(path)?;
+            let member = vault.revoke(&fingerprint, cutoff)?;
+            println!(
+                "Revoked {} ({}). Devices refuse it once they sync with this one.",
+                member.fingerprint(),
+                member.label
+            );
+        }
+    }
+    Ok(())
+}
+
+fn bad_addr() -> CliError {
+    CliError::Message("bad listening address".into())
+}
+
+fn node(vault: Vault, listen: SocketAddr) -> Result<Node> {
+    let mut node = Node::bind(Arc::new(Mutex::new(vault)), listen)?;
+    if std::io::stderr().is_terminal() {
+        let bar = crate::output::sync_progress();
+        node.on_progress(move |stats| bar.set_position(stats.changes_received));
+    }
+    Ok(node)
+}
+
+/// This machine's address on its LAN: the one a datagram to a public address would
+/// leave from (no packet is sent).
+fn lan_address() -> Result<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0")?;
+    socket
+        .connect("192.0.2.1:9")
+        .and_then(|()| socket.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .ok_or_else(|| {
+            CliError::Message(
+                "cannot tell this machine's LAN address; give it with --address IP:PORT".into(),
+            )
+        })
+}
+
+fn print_invite(invite: &Invite, qr: bool) {
+    let text = invite.encode();
+    if qr {
+        match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L) {
+            Ok(code) => println!(
+                "{}",
+                code.render::<qrcode::render::unicode::Dense1x2>()
+                    .quiet_zone(true)
+                    .build()
+            ),
+            Err(_) => eprintln!("(the invitation is too long for a QR code)"),
+        }
+    }
+    println!("{}", text.as_str());
+    eprintln!(
+        "One device can join with this invitation, as {}, for {} hour(s), at {}.",
+        invite.role.as_str(),
+        (invite.expires - time::OffsetDateTime::now_utc().unix_timestamp()).max(0) / 3600,
+        invite
+            .addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!("Keep it secret: anyone holding it can join. Run `vigil serve` so it can be used.");
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+fn print_report(report: &SyncReport) {
+    let s = &report.stats;
+    println!(
+        "Synced with {}: sent {} change(s), received {} change(s) in {} incident(s), {} membership entr{}.",
+        report.peer,
+        s.changes_sent,
+        s.changes_received,
+        s.incidents_updated,
+        s.members_received,
+        if s.members_received == 1 { "y" } else { "ies" }
+    );
+    if s.refused > 0 {
+        println!(
+            "Refused {} item(s) from the peer (see the log for why).",
+            s.refused
+        );
+    }
+    if s.peer_refused.unwrap_or(0) > 0 {
+        println!("The peer refused {} of ours.", s.peer_refused.unwrap_or(0));
+    }
+    if s.incomplete > 0 {
+        println!(
+            "{} change(s) arrived without their history; the next sync completes them.",
+            s.incomplete
+        );
+    }
+    println!(
+        "{} round trip(s), {} sent, {} received, {} ms.",
+        s.round_trips,
+        human_bytes(report.stream_bytes_sent),
+        human_bytes(report.stream_bytes_received),
+        report.duration.as_millis()
+    );
+}
+
+/// `vigil sync ADDR`
+pub fn sync(path: &Path, addr: SocketAddr) -> Result {
+    let vault = crate::open(path)?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let listen = if addr.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        };
+        let node = node(vault, listen.parse().map_err(|_| bad_addr())?)?;
+        Ok::<_, CliError>(node.sync(addr).await?)
+    })?;
+    print_report(&report);
+    Ok(())
+}
+
+/// `vigil serve`
+pub fn serve(path: &Path, listen: SocketAddr, discovery: bool, sessions: Option<u64>) -> Result {
+    let vault = crate::open(path)?;
+    if vault.role().is_none() {
+        return Err(VaultError::NoTeam.into());
+    }
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let node = Arc::new(node(vault, listen)?);
+        let addr = node.local_addr()?;
+        println!("Listening on {addr}");
+        let _announcement = if discovery {
+            match vigil_net::discovery::Announcement::start(addr.port()) {
+                Ok(a) => {
+                    println!("Announced on the LAN (anonymously); --no-discovery to stay silent.");
+                    Some(a)
+                }
+                Err(e) => {
+                    eprintln!("LAN discovery is unavailable here ({e}); peers can still connect by address.");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let done = Arc::new(AtomicU64::new(0));
+        let closer = Arc::clone(&node);
+        let counter = Arc::clone(&done);
+        let serving = Arc::clone(&node);
+        let server = tokio::spawn(async move {
+            serving
+                .serve(move |result| {
+                    match result {
+                        Ok(report) => print_report(&report),
+                        Err(e) => eprintln!("A session failed: {e}"),
+                    }
+                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    if sessions.is_some_and(|limit| n >= limit) {
+                        closer.close();
+                    }
+                })
+                .await;
+        });
+        tokio::select! {
+            _ = server => {}
+            _ = tokio::signal::ctrl_c() => node.close(),
+        }
+        Ok::<_, CliError>(())
+    })
+}
+
+/// `vigil peers`
+pub fn peers(seconds: u64) -> Result {
+    let runtime = runtime()?;
+    let found = runtime.block_on(vigil_net::discovery::browse(
+        std::time::Duration::from_secs(seconds.clamp(1, 60)),
+    ));
+    let found = found.map_err(|e| CliError::Message(format!("LAN discovery failed: {e}")))?;
+    if found.is_empty() {
+        println!("No Vigil device announced itself on the LAN.");
+    }
+    for device in found {
+        let addresses: Vec<String> = device.addresses.iter().map(ToString::to_string).collect();
+        println!("{}", addresses.join("  "));
+    }
+    Ok(())
+}
+
+/// `vigil bundle ...`
+pub fn bundle(command: BundleCommand, path: &Path) -> Result {
+    match command {
+        BundleCommand::Export { out, for_device } => {
+            let vault = crate::open(path)?;
+            let outcome = vault.export_bundle(&out, for_device.as_deref())?;
+            println!(
+                "Wrote {} change(s) to {} ({}), sealed for the team's {} active device(s).",
+                outcome.changes,
+                out.display(),
+                human_bytes(outcome.bytes),
+                outcome.recipients
+            );
+        }
+        BundleCommand::Import { file } => {
+            let mut vault = crate::open(path)?;
+            let stats = vault.import_bundle(&file)?;
+            println!(
+                "Applied {} change(s) in {} incident(s) and {} membership entr{}; {} refused.",
+                stats.changes_received,
+                stats.incidents_updated,
+                stats.members_received,
+                if stats.members_received == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                stats.refused
+            );
+        }
+    }
+    Ok(())
+}

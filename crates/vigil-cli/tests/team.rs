@@ -1,0 +1,187 @@
+//! Teams, sync and bundles through the `vigil` command: real binaries serving and
+//! syncing over QUIC on 127.0.0.1, each device with its own vault folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use common::*;
+
+/// A `vigil serve` running in the background until dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(v: &Vigil, addr: &str) -> Self {
+        let mut child = v
+            .command(&["serve", "--listen", addr, "--no-discovery"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("Listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        // Keep reading so that the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn log(v: &Vigil, city: &str) {
+    v.ok(&[
+        "incident",
+        "add",
+        "--phase",
+        "election_day",
+        "--category",
+        "arbitrary_detention",
+        "--occurred-at",
+        "2021-01-10T14:30:00+06:00",
+        "--region",
+        "Almaty",
+        "--city",
+        city,
+        "--people",
+        "2",
+        "--role",
+        "protester",
+        "--person",
+        "Aibek Sadykov",
+        "--set",
+        "held_hours=3",
+        "--set",
+        "context=protest",
+        "--submit",
+    ]);
+}
+
+fn fingerprint(v: &Vigil) -> String {
+    v.json(&["info", "--json"])["device"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_team_invites_syncs_carries_bundles_and_revokes() {
+    let hq = Vigil::new();
+    let out = hq.ok(&["team", "create", "--label", "hq"]);
+    assert!(out.contains("Team fingerprint"), "{out}");
+    assert!(hq.fails(&["team", "create"]).contains("already in a team"));
+    log(&hq, "Almaty");
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let invite = hq.ok(&["team", "invite", "--address", &addr, "--no-qr"]);
+    let invite = invite.trim();
+    assert!(invite.starts_with("VIGIL1:"), "{invite}");
+    let with_qr = hq.ok(&["team", "invite", "--address", &addr]);
+    assert!(with_qr.contains('█'), "a QR code is drawn");
+
+    let server = Server::start(&hq, &addr);
+    let field = Vigil::new();
+    let joined = field.ok(&["team", "join", invite, "--label", "field"]);
+    assert!(joined.contains("Joined the team as observer"), "{joined}");
+    assert_eq!(field.count(), 1, "joining brings the team's incidents");
+    // The invitation works once.
+    let late = Vigil::new();
+    assert!(
+        late.fails(&["team", "join", invite])
+            .contains("invitation refused")
+    );
+
+    log(&field, "Astana");
+    let synced = field.ok(&["sync", &server.addr]);
+    assert!(synced.contains("sent 1 change(s)"), "{synced}");
+    drop(server);
+    assert_eq!(hq.count(), 2);
+    let members = hq.json(&["team", "members", "--json"]);
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    assert!(hq.ok(&["info"]).contains("this device: coordinator"));
+
+    // No network: a bundle carried on a file.
+    log(&field, "Shymkent");
+    let bundle = field.root.join("for-hq.vigil");
+    let hq_fingerprint = fingerprint(&hq);
+    let out = field.ok(&[
+        "bundle",
+        "export",
+        "--out",
+        s(&bundle),
+        "--for",
+        &hq_fingerprint[..9],
+    ]);
+    assert!(out.contains("Wrote 1 change(s)"), "{out}");
+    let out = hq.ok(&["bundle", "import", s(&bundle)]);
+    assert!(out.contains("Applied 1 change(s)"), "{out}");
+    assert_eq!(hq.count(), 3);
+    let junk = hq.file("junk.vigil", "not a bundle at all");
+    assert!(
+        hq.fails(&["bundle", "import", s(&junk)])
+            .contains("bundle refused")
+    );
+
+    // Revoked: its next sync is refused.
+    let field_fingerprint = fingerprint(&field);
+    let out = hq.ok(&["team", "revoke", &field_fingerprint]);
+    assert!(out.contains("Revoked"), "{out}");
+    let server = Server::start(&hq, &addr);
+    log(&field, "Taraz");
+    let refused = field.fails(&["sync", &server.addr]);
+    assert!(refused.contains("does not admit this device"), "{refused}");
+    assert_eq!(hq.count(), 3);
+    let members = hq.ok(&["team", "members"]);
+    assert!(members.contains("revoked"), "{members}");
+}
+
+#[test]
+fn bad_invitations_and_addresses_are_clear_errors() {
+    let v = Vigil::new();
+    for bad in ["garbage", "VIGIL1:", "VIGIL1:AAAA"] {
+        let err = v.fails(&["team", "join", bad]);
+        assert!(err.contains("not a whole Vigil invitation"), "{err}");
+    }
+    assert!(v.fails(&["team", "invite"]).contains("in no team"));
+    assert!(v.fails(&["team", "members"]).contains("in no team"));
+    assert!(v.fails(&["serve"]).contains("in no team"));
+    assert!(v.fails(&["sync", "not-an-address"]).contains("invalid"));
+    v.ok(&["team", "create"]);
+    assert!(
+        v.fails(&["team", "revoke", "ab"])
+            .contains("at least 4 hex digits")
+    );
+    assert!(v.fails(&["team", "revoke", "abcdef"]).contains("no member"));
+    let err = v.fails(&[
+        "team",
+        "invite",
+        "--role",
+        "boss",
+        "--address",
+        "127.0.0.1:1",
+    ]);
+    assert!(err.contains("unknown role"), "{err}");
+}
