@@ -115,8 +115,19 @@ fn a_team_invites_syncs_carries_bundles_and_revokes() {
     );
 
     log(&field, "Astana");
-    let synced = field.ok(&["sync", &server.addr]);
+    // Traced to the last detail, a sync logs no names and no places.
+    let traced = field
+        .command(&["sync", &server.addr])
+        .env("VIGIL_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(traced.status.success());
+    let synced = String::from_utf8(traced.stdout).unwrap();
     assert!(synced.contains("sent 1 change(s)"), "{synced}");
+    assert!(traced.stderr.len() > 10_000, "the trace is there to search");
+    for needle in ["Sadykov", "Aibek", "Astana"] {
+        assert!(!contains(&traced.stderr, needle), "{needle} in the log");
+    }
     drop(server);
     assert_eq!(hq.count(), 2);
     let members = hq.json(&["team", "members", "--json"]);

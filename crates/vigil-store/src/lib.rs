@@ -310,16 +310,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many invitations are unused and unexpired at `now`.
-    pub fn open_invites(&self, now: i64) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM invites WHERE used_by IS NULL AND expires > ?1",
-            [now],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     /// Whether a change is stored.
     pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
         let mut stmt = self

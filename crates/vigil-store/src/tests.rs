@@ -282,7 +282,6 @@ fn an_invitation_works_once_and_not_after_it_expires() {
             w.insert_invite(&[2; 32], "observer", 1_000)
         })
         .unwrap();
-    assert_eq!(store.open_invites(1_500).unwrap(), 1);
     let redeem = |store: &mut Store, secret: u8, now: i64| {
         store
             .write(|w| w.redeem_invite(&[secret; 32], &[5; 32], now))
@@ -292,5 +291,4 @@ fn an_invitation_works_once_and_not_after_it_expires() {
     assert_eq!(redeem(&mut store, 7, 1_500), None, "unknown");
     assert_eq!(redeem(&mut store, 1, 1_500).as_deref(), Some("observer"));
     assert_eq!(redeem(&mut store, 1, 1_500), None, "used");
-    assert_eq!(store.open_invites(1_500).unwrap(), 0);
 }
