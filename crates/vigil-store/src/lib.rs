@@ -202,10 +202,13 @@ impl Store {
     }
 
     /// Every item that set reconciliation compares, changes and membership entries
-    /// alike: (timestamp, hash). Reads no change bytes and loads no document.
+    /// alike: (timestamp, hash). Membership entries count as time 0, so that they
+    /// come first and travel before the changes they are needed to judge. Reads an
+    /// index only: no change bytes, no document.
     pub fn sync_items(&self) -> Result<Vec<(i64, [u8; 32])>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT time, hash FROM changes UNION ALL SELECT time, hash FROM members",
+            "SELECT time, hash FROM changes INDEXED BY changes_by_time
+             UNION ALL SELECT 0, hash FROM members",
         )?;
         let items = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -37,6 +37,9 @@ pub struct Tally {
 pub struct Inbox {
     /// Verified changes whose earlier changes have not arrived yet.
     pending: Vec<SignedChange>,
+    /// Changes by authors not (yet) known here: the membership entry that admits
+    /// them may come later in the session.
+    unknown_authors: Vec<WireChange>,
     pending_bytes: usize,
     /// Totals so far.
     pub tally: Tally,
@@ -78,6 +81,10 @@ impl Inbox {
                 Ok::<_, StoreError>(())
             })?;
             self.tally.members += passed.len() as u64;
+            if !self.unknown_authors.is_empty() {
+                // The new entries may admit authors of changes that were waiting.
+                self.accept_changes(store, roster, Vec::new())?;
+            }
         }
         Ok(())
     }
@@ -98,17 +105,20 @@ impl Inbox {
                 .push(change);
         }
         self.pending_bytes = 0;
-        for wire in changes {
-            let author = wire.author;
-            match verify(wire, roster) {
+        let retried = std::mem::take(&mut self.unknown_authors);
+        for wire in retried.into_iter().chain(changes) {
+            match verify(&wire, roster) {
                 Ok(change) => by_incident
                     .entry(change.incident.clone())
                     .or_default()
                     .push(change),
-                Err(reason) => {
-                    tracing::warn!(author = %fingerprint(&author), %reason, "change refused");
-                    self.tally.refused += 1;
+                Err((Refusal::UnknownAuthor, Some(_)))
+                    if self.pending_bytes + wire.bytes.len() <= MAX_PENDING_BYTES =>
+                {
+                    self.pending_bytes += wire.bytes.len();
+                    self.unknown_authors.push(wire);
                 }
+                Err((reason, author)) => self.refuse(&reason, author),
             }
         }
         if by_incident.is_empty() {
@@ -137,8 +147,15 @@ impl Inbox {
         Ok(())
     }
 
+    fn refuse(&mut self, reason: &Refusal, author: Option<[u8; 32]>) {
+        let author = author.map_or_else(|| "unknown".to_owned(), |a| fingerprint(&a));
+        tracing::warn!(%author, %reason, "change refused");
+        self.tally.refused += 1;
+    }
+
     /// Ends the intake: changes still waiting for their history are dropped and
-    /// returned as a count (the next sync brings them with their history).
+    /// returned as a count (the next sync brings them with their history); changes
+    /// whose authors no membership entry admitted are refused.
     pub fn finish(&mut self) -> u64 {
         let dropped = self.pending.len() as u64;
         if dropped > 0 {
@@ -146,6 +163,14 @@ impl Inbox {
                 dropped,
                 "changes still waiting for their history are left for the next sync"
             );
+        }
+        for wire in std::mem::take(&mut self.unknown_authors) {
+            let author = wire.author.or_else(|| {
+                IncidentDocument::decode_change(&wire.bytes)
+                    .ok()
+                    .and_then(|c| c.actor.try_into().ok())
+            });
+            self.refuse(&Refusal::UnknownAuthor, author);
         }
         self.pending.clear();
         self.pending_bytes = 0;

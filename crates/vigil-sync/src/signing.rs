@@ -33,60 +33,86 @@ pub fn sign(device: &DeviceKey, incident: &IncidentId, change: EncodedChange) ->
 pub struct WireChange {
     /// The incident it belongs to.
     pub incident: [u8; 16],
-    /// The device that vouches for it.
-    pub author: [u8; 32],
+    /// The device that vouches for it, when that is not the change's own Automerge
+    /// actor (imports); `None` for a device's own changes, which name it already.
+    pub author: Option<[u8; 32]>,
     /// The author's signature (64 bytes; anything else is refused).
     pub signature: Vec<u8>,
     /// The Automerge change.
     pub bytes: Vec<u8>,
 }
 
-impl From<SignedChange> for WireChange {
-    fn from(c: SignedChange) -> Self {
+impl WireChange {
+    /// A stored change, ready to travel.
+    pub fn new(c: SignedChange, actor: &[u8]) -> Self {
         Self {
             incident: c.incident.to_bytes(),
-            author: c.author,
+            author: (actor != c.author).then_some(c.author),
             signature: c.signature.to_vec(),
             bytes: c.bytes,
         }
     }
 }
 
+impl From<SignedChange> for WireChange {
+    fn from(c: SignedChange) -> Self {
+        let actor = IncidentDocument::decode_change(&c.bytes)
+            .map(|d| d.actor)
+            .unwrap_or_default();
+        Self::new(c, &actor)
+    }
+}
+
 /// Checks a change from outside before anything applies it: it decodes, its
 /// signature verifies, its author is an active member (or a revoked one and the
 /// change is dated before the revocation's cutoff), and its Automerge actor is its
-/// author (or the import actor of its incident).
-pub fn verify(wire: WireChange, roster: &Roster) -> Result<SignedChange, Refusal> {
+/// author (or the import actor of its incident). On refusal, also says which device
+/// the change claimed as its author, for the log.
+pub fn verify(
+    wire: &WireChange,
+    roster: &Roster,
+) -> Result<SignedChange, (Refusal, Option<[u8; 32]>)> {
+    let change = IncidentDocument::decode_change(&wire.bytes).map_err(|_| {
+        (
+            Refusal::Malformed("not an Automerge change".into()),
+            wire.author,
+        )
+    })?;
+    let claimed = match wire.author {
+        Some(author) => author,
+        None => <[u8; 32]>::try_from(change.actor.as_slice())
+            .map_err(|_| (Refusal::UnknownAuthor, None))?,
+    };
+    let refuse = |reason| (reason, Some(claimed));
     if wire.signature.is_empty() {
-        return Err(Refusal::Unsigned);
+        return Err(refuse(Refusal::Unsigned));
     }
     let signature: [u8; 64] = wire
         .signature
         .as_slice()
         .try_into()
-        .map_err(|_| Refusal::Malformed("signature is not 64 bytes".into()))?;
-    let change = IncidentDocument::decode_change(&wire.bytes)
-        .map_err(|_| Refusal::Malformed("not an Automerge change".into()))?;
+        .map_err(|_| refuse(Refusal::Malformed("signature is not 64 bytes".into())))?;
     let incident = IncidentId::from_bytes(wire.incident);
-    let author = DevicePublicKey::from_bytes(&wire.author).map_err(|_| Refusal::UnknownAuthor)?;
+    let author =
+        DevicePublicKey::from_bytes(&claimed).map_err(|_| refuse(Refusal::UnknownAuthor))?;
     author
         .verify(&message(&incident, &change.hash), &signature)
-        .map_err(|_| Refusal::BadSignature)?;
-    if !roster.vouches_for(&wire.author, change.time) {
-        return Err(if roster.is_revoked(&wire.author) {
+        .map_err(|_| refuse(Refusal::BadSignature))?;
+    if !roster.vouches_for(&claimed, change.time) {
+        return Err(refuse(if roster.is_revoked(&claimed) {
             Refusal::RevokedAuthor
         } else {
             Refusal::UnknownAuthor
-        });
+        }));
     }
-    if change.actor != wire.author && change.actor != import_actor(&incident) {
-        return Err(Refusal::ForeignActor);
+    if change.actor != claimed && change.actor != import_actor(&incident) {
+        return Err(refuse(Refusal::ForeignActor));
     }
     Ok(SignedChange {
         incident,
         hash: change.hash,
         bytes: change.bytes,
-        author: wire.author,
+        author: claimed,
         signature,
         time: change.time,
     })

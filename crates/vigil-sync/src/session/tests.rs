@@ -245,7 +245,7 @@ fn forged_unsigned_and_foreign_changes_are_refused_and_the_rest_applies() {
 
     let other = a.log("Astana");
     let mut forged = WireChange::from(other.clone());
-    forged.author = b.key.public().to_bytes(); // claims the observer, signed by the founder
+    forged.author = Some(b.key.public().to_bytes()); // claims the observer, signed by the founder
     let mut unsigned = WireChange::from(a.log("Aktau"));
     unsigned.signature.clear();
     let mut short = WireChange::from(a.log("Atyrau"));
@@ -277,7 +277,7 @@ fn forged_unsigned_and_foreign_changes_are_refused_and_the_rest_applies() {
             WireChange::from(good.clone()),
         ],
     );
-    assert_eq!(stats.refused, 6);
+    assert_eq!(stats.refused, 6, "{stats:?}");
     assert_eq!(stats.changes_received, 1);
     let mut expected = before;
     expected.push(good.hash);
@@ -389,4 +389,69 @@ fn a_replayed_session_changes_nothing() {
     }
     assert_eq!(replay.stats().changes_received, 0);
     assert_eq!(b.hashes(), before);
+}
+
+/// A new member's changes may arrive before the entry that admits it (a batch of old
+/// changes first, the membership after): they wait for it within the session.
+#[test]
+fn changes_wait_for_the_entry_that_admits_their_author() {
+    let (mut a, mut b) = team();
+    let newcomer = DeviceKey::generate();
+    let add = a
+        .roster
+        .make_entry(
+            &a.key,
+            Action::Add {
+                device: newcomer.public().to_bytes(),
+                role: Role::Observer,
+                label: "late".into(),
+            },
+            3,
+        )
+        .unwrap();
+    a.roster.insert(add.clone()).unwrap();
+    let mut n = Device::new(newcomer, &a.roster);
+    let change = n.log("Kokshetau");
+    let mut session = Session::respond(&b.store).unwrap();
+    let frames = [
+        Frame::Changes(vec![WireChange::from(change.clone())]),
+        Frame::Members(vec![WireEntry {
+            bytes: add.bytes.clone(),
+            signature: add.signature.to_vec(),
+        }]),
+        Frame::Done {
+            accepted: 0,
+            refused: 0,
+            reply: false,
+        },
+    ];
+    for frame in frames {
+        session
+            .receive(&frame.encode(), &mut b.store, &mut b.roster)
+            .unwrap();
+    }
+    assert_eq!(
+        (session.stats().changes_received, session.stats().refused),
+        (1, 0)
+    );
+    assert!(b.hashes().contains(&change.hash));
+    // Without the entry, the same change is refused when the session ends.
+    let (_, mut c) = team();
+    let mut session = Session::respond(&c.store).unwrap();
+    for frame in [
+        Frame::Changes(vec![WireChange::from(change)]),
+        Frame::Done {
+            accepted: 0,
+            refused: 0,
+            reply: false,
+        },
+    ] {
+        session
+            .receive(&frame.encode(), &mut c.store, &mut c.roster)
+            .unwrap();
+    }
+    assert_eq!(
+        (session.stats().changes_received, session.stats().refused),
+        (0, 1)
+    );
 }
