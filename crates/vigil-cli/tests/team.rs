@@ -181,6 +181,9 @@ fn bad_invitations_and_addresses_are_clear_errors() {
     assert!(v.fails(&["serve"]).contains("in no team"));
     assert!(v.fails(&["sync", "not-an-address"]).contains("invalid"));
     v.ok(&["team", "create"]);
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let err = v.fails(&["sync", &nobody]);
+    assert!(err.contains("no Vigil device answered"), "{err}");
     assert!(
         v.fails(&["team", "revoke", "ab"])
             .contains("at least 4 hex digits")

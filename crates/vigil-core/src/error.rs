@@ -65,6 +65,9 @@ pub enum VaultError {
     /// A bundle that cannot be imported.
     #[error("bundle refused: {0}")]
     BadBundle(String),
+    /// Nobody answered at an address.
+    #[error("{0}")]
+    Unreachable(String),
     /// The network, or the peer, failed.
     #[error("network: {0}")]
     Network(#[from] vigil_net::NetError),

@@ -109,13 +109,15 @@ impl Node {
     /// One sync session with the device at `addr`, which must be a team member.
     pub async fn sync(&self, addr: SocketAddr) -> Result<SyncReport, VaultError> {
         let started = Instant::now();
-        let connection = self.endpoint.connect(addr, None).await.map_err(|e| match e {
-            vigil_net::NetError::Refused { fingerprint } => VaultError::Team(format!(
-                "device {fingerprint} is not a member of the team as this device knows it; \
-                 if it joined recently, let it sync with this device, or sync with a coordinator first"
-            )),
-            other => other.into(),
-        })?;
+        let connection = dial(self.endpoint.connect(addr, None), addr)
+            .await?
+            .map_err(|e| match e {
+                vigil_net::NetError::Refused { fingerprint } => VaultError::Team(format!(
+                    "device {fingerprint} is not a member of the team as this device knows it; \
+                     if it joined recently, let it sync with this device, or sync with a coordinator first"
+                )),
+                other => other.into(),
+            })?;
         let connect_time = started.elapsed();
         let stream = connection.open_stream().await?;
         let mut report = initiate(
@@ -150,10 +152,15 @@ impl Node {
         let mut last_error = VaultError::BadInvite("it names no address".into());
         for &addr in &invite.addresses {
             let started = Instant::now();
-            let connection = match self.endpoint.connect(addr, Some(coordinator)).await {
-                Ok(c) => c,
-                Err(e) => {
+            let connection = match dial(self.endpoint.connect(addr, Some(coordinator)), addr).await
+            {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
                     last_error = e.into();
+                    continue;
+                }
+                Err(e) => {
+                    last_error = e;
                     continue;
                 }
             };
@@ -198,6 +205,25 @@ impl Node {
     pub fn close(&self) {
         self.endpoint.close();
     }
+}
+
+/// How long to wait for a peer to answer at all. QUIC would wait for its idle
+/// timeout (30 s); a user at a polling station should hear sooner that nobody is there.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Dials with [`DIAL_TIMEOUT`].
+async fn dial<T>(
+    connecting: impl Future<Output = Result<T, vigil_net::NetError>>,
+    addr: SocketAddr,
+) -> Result<Result<T, vigil_net::NetError>, VaultError> {
+    tokio::time::timeout(DIAL_TIMEOUT, connecting)
+        .await
+        .map_err(|_| {
+            VaultError::Unreachable(format!(
+                "no Vigil device answered at {addr} within {} s; check the address and that `vigil serve` runs there",
+                DIAL_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 /// Sends frames from a task of its own, so that receiving never waits on sending:
