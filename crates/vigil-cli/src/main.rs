@@ -169,15 +169,7 @@ fn run(cli: Cli) -> Result {
             );
             let wanted = statuses(&status)?;
             let outcome = match &out {
-                Some(path) => {
-                    // The file holds personal data in plaintext: readable by its owner only.
-                    let mut options = std::fs::OpenOptions::new();
-                    options.write(true).create(true).truncate(true);
-                    #[cfg(unix)]
-                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                    let file = options.open(path)?;
-                    vault.export(io::BufWriter::new(file), format, &wanted)?
-                }
+                Some(path) => vault.export_to_file(path, format, &wanted)?,
                 None => vault.export(io::stdout().lock(), format, &wanted)?,
             };
             eprintln!("Exported {} incident(s).", outcome.incidents);

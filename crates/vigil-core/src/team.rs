@@ -237,10 +237,11 @@ impl Vault {
         Ok(role)
     }
 
-    /// Revokes the device whose fingerprint is, or starts with, `fingerprint`. Its
-    /// connections are refused from now on here, and everywhere once this syncs;
-    /// changes it signed dated from `cutoff` on (Unix seconds; default now) are
-    /// refused, earlier ones (its reports from before the phone was lost) still count.
+    /// Revokes the device whose fingerprint is, or starts with, `fingerprint`, and
+    /// returns it as it now stands. Its connections are refused from now on here, and
+    /// everywhere once this syncs; changes it signed dated from `cutoff` on (Unix
+    /// seconds; default now) are refused, earlier ones (its reports from before the
+    /// phone was lost) still count.
     pub fn revoke(&mut self, fingerprint: &str, cutoff: Option<i64>) -> Result<Member, VaultError> {
         if self.role() != Some(Role::Coordinator) {
             return Err(VaultError::NotCoordinator);
@@ -269,7 +270,8 @@ impl Vault {
             .write(|w| w.insert_member_entry(&entry.to_row()))?;
         self.insert_entry(entry)?;
         tracing::info!(device = %member.fingerprint(), "device revoked");
-        Ok(member)
+        // As it stands now: revoked.
+        self.member(&member.fingerprint())
     }
 
     /// Joins the team of an invitation, before the first sync with its coordinator.

@@ -461,6 +461,12 @@ impl Vault {
         })
     }
 
+    /// An incident's fields named like CSV columns, those with a value: what
+    /// [`Vault::edit_fields`] takes back, so that a shell can fill in its form.
+    pub fn fields(&self, id: &IncidentId) -> Result<Vec<(String, String)>, VaultError> {
+        Ok(csv_format::cells(&self.get(id)?, &self.taxonomy))
+    }
+
     /// Incident summaries from the projections, newest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>, VaultError> {
         Ok(self.store.list(filter)?)
@@ -559,6 +565,24 @@ impl Vault {
             outcome.reporters += u64::from(p.reported_by.is_some());
             outcome.personal_fields += p.details.len() as u64;
         }
+        Ok(outcome)
+    }
+
+    /// [`Vault::export`] to a file that only its owner can read: it holds personal
+    /// data in plaintext.
+    pub fn export_to_file(
+        &self,
+        path: &Path,
+        format: Format,
+        statuses: &[Status],
+    ) -> Result<ExportOutcome, VaultError> {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = std::io::BufWriter::new(options.open(path)?);
+        let outcome = self.export(&mut out, format, statuses)?;
+        out.flush()?;
         Ok(outcome)
     }
 

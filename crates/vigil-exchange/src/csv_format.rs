@@ -301,6 +301,19 @@ pub fn write<'a>(
     writer.flush()
 }
 
+/// An incident's non-empty cells by CSV column name, in header order: what
+/// [`set_cells`] reads back, so that a shell can show a form filled in and edit it.
+pub fn cells(incident: &Incident, taxonomy: &Taxonomy) -> Vec<(String, String)> {
+    let obj = record::from_incident(incident);
+    header(taxonomy)
+        .into_iter()
+        .filter_map(|column| {
+            let value = cell(&obj, &column);
+            (!value.is_empty()).then_some((column, value))
+        })
+        .collect()
+}
+
 fn cell(obj: &Map<String, Value>, column: &str) -> String {
     let plain = |v: &Value| match v {
         Value::String(s) => s.clone(),
@@ -368,6 +381,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(again, incident);
+    }
+
+    #[test]
+    fn cells_set_back_give_the_same_incident() {
+        let t = Taxonomy::default_taxonomy();
+        let incident = sample(&t);
+        let cells = cells(&incident, &t);
+        assert!(cells.iter().all(|(_, v)| !v.is_empty()));
+        assert!(cells.contains(&("legal_article".into(), "73-3".into())));
+        let mut obj = Map::new();
+        set_cells(&mut obj, &cells, &t).unwrap();
+        let mut back = record::to_incident(&obj, &t).unwrap();
+        for (person, original) in back
+            .personal
+            .persons
+            .iter_mut()
+            .zip(&incident.personal.persons)
+        {
+            person.id = original.id.clone();
+        }
+        assert_eq!(back, incident);
     }
 
     #[test]

@@ -1,0 +1,148 @@
+"""Two and three vaults in one process, syncing over real QUIC on 127.0.0.1 through
+the bindings: a coordinator founds a team, observers join with invitations, incidents
+travel and relay, a revoked device is refused."""
+
+import asyncio
+import threading
+
+import pytest
+
+import vigil
+from conftest import FAST, PASSPHRASE, detention
+
+
+class Heard(vigil.VaultListener):
+    def __init__(self):
+        self.changes = []
+        self.event = threading.Event()
+
+    def vault_changed(self, change):
+        self.changes.append(change)
+        self.event.set()
+
+
+async def device(tmp_path, name):
+    return await vigil.create_vault(str(tmp_path / name), PASSPHRASE, FAST)
+
+
+async def joined(coordinator, address, vault, label):
+    invite = coordinator.create_invite(vigil.TeamRole.OBSERVER, 1, [address])
+    await vault.join_team(invite, label)
+
+
+def submitted(city):
+    fields = detention(city=city)
+    fields["status"] = "submitted"
+    return fields
+
+
+def test_observers_sync_with_the_coordinator_and_relay(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        hq.create_team("hq")
+        heard = Heard()
+        hq.add_listener(heard)
+        address = await hq.start_serving("127.0.0.1:0")
+        assert hq.is_serving()
+
+        almaty = await device(tmp_path, "almaty")
+        astana = await device(tmp_path, "astana")
+        await joined(hq, address, almaty, "almaty-1")
+        await joined(hq, address, astana, "astana-1")
+        assert almaty.info().role == vigil.TeamRole.OBSERVER
+        assert {m.label for m in almaty.members()} >= {"hq", "almaty-1"}
+
+        mine = almaty.add_incident(submitted("Almaty"))
+        sent = await almaty.sync_with(address)
+        assert sent.changes_sent >= 1 and sent.refused == 0
+        assert heard.event.wait(5), "the coordinator's shell hears of the incident"
+        assert any(c.source == vigil.ChangeSource.PEER and c.incidents >= 1 for c in heard.changes)
+        assert [s.id for s in hq.list_incidents(vigil.IncidentFilter())] == [mine]
+
+        # Astana never met Almaty: the coordinator relays Almaty's incident.
+        received = await astana.sync_with(address)
+        assert received.changes_received >= 1
+        assert astana.get_incident(mine).fields["city"] == "Almaty"
+        assert astana.report_json([]) == hq.report_json([]) == almaty.report_json([])
+
+        # Already in sync: nothing moves.
+        again = await astana.sync_with(address)
+        assert (again.changes_sent, again.changes_received) == (0, 0)
+
+        hq.stop_serving()
+        assert not hq.is_serving()
+        with pytest.raises(vigil.VigilError.Network):
+            await astana.sync_with(address)
+
+    asyncio.run(scenario())
+
+
+def test_a_revoked_device_and_a_stranger_are_refused(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        hq.create_team("hq")
+        address = await hq.start_serving("127.0.0.1:0")
+        seized = await device(tmp_path, "seized")
+        await joined(hq, address, seized, "seized-phone")
+
+        fingerprint = seized.info().device
+        revoked = hq.revoke(fingerprint)
+        assert revoked.revoked and revoked.label == "seized-phone"
+        seized.add_incident(submitted("Almaty"))
+        with pytest.raises(vigil.VigilError.Network):
+            await seized.sync_with(address)
+        assert hq.info().incidents == 0
+
+        stranger = await device(tmp_path, "stranger")
+        stranger.create_team("another team")
+        with pytest.raises((vigil.VigilError.Network, vigil.VigilError.NotAllowed)):
+            await stranger.sync_with(address)
+
+        with pytest.raises(vigil.VigilError.NotAllowed):
+            await stranger.join_team("VIGIL1:NOTANINVITATION", "x")
+        hq.stop_serving()
+
+    asyncio.run(scenario())
+
+
+def test_an_invitation_works_once(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        hq.create_team("hq")
+        address = await hq.start_serving("127.0.0.1:0")
+        invite = hq.create_invite(vigil.TeamRole.OBSERVER, 1, [address])
+        first = await device(tmp_path, "first")
+        await first.join_team(invite, "first")
+        second = await device(tmp_path, "second")
+        with pytest.raises(vigil.VigilError):
+            await second.join_team(invite, "second")
+        assert second.info().team is None
+        hq.stop_serving()
+
+    asyncio.run(scenario())
+
+
+def test_bundles_carry_changes_without_a_network(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        hq.create_team("hq")
+        address = await hq.start_serving("127.0.0.1:0")
+        courier = await device(tmp_path, "courier")
+        await joined(hq, address, courier, "courier")
+        hq.stop_serving()
+
+        courier.add_incident(submitted("Taraz"))
+        path = str(tmp_path / "to-hq.vigil")
+        written = await courier.export_bundle(path)
+        assert written.changes >= 1 and written.recipients == 2
+        applied = await hq.import_bundle(path)
+        assert applied.changes_received >= 1
+        assert hq.list_incidents(vigil.IncidentFilter())[0].city == "Taraz"
+
+        with open(path, "r+b") as f:  # damage the sealed body
+            f.seek(-40, 2)
+            f.write(b"\x00" * 8)
+        with pytest.raises(vigil.VigilError.NotAllowed):
+            await hq.import_bundle(path)
+
+    asyncio.run(scenario())

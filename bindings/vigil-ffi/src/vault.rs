@@ -1,0 +1,510 @@
+//! The vault as a shell sees it: one object, with `&self` methods only. Quick calls
+//! (list, show, edit, report) run on the caller's thread; calls that stretch a key,
+//! read or write files or talk to the network are async and run on the library's
+//! runtime.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use vigil_core::{Invite, Node, Status, render_markdown};
+use zeroize::Zeroizing;
+
+use crate::listener::{ChangeSource, Listeners, VaultListener};
+use crate::records::{
+    BundleSummary, ExportSummary, FileFormat, HistoryItem, ImportSummary, IncidentFilter,
+    IncidentRecord, IncidentStatus, IncidentSummary, KeyStretching, ReportFigures, SyncSummary,
+    TaxonomyForm, TeamMember, TeamRole, VaultInfo,
+};
+use crate::{VigilError, in_background, runtime};
+
+/// An open, unlocked vault.
+#[derive(uniffi::Object)]
+pub struct Vault {
+    inner: Arc<Mutex<vigil_core::Vault>>,
+    listeners: Arc<Listeners>,
+    /// The node that serves, while it does.
+    serving: Mutex<Option<Arc<Node>>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").finish_non_exhaustive()
+    }
+}
+
+/// Creates a new vault in the folder `path` (new or empty), locked by `passphrase`.
+/// `stretching` defaults to 64 MiB and 3 passes of Argon2id.
+#[uniffi::export(default(stretching = None))]
+pub async fn create_vault(
+    path: String,
+    passphrase: String,
+    stretching: Option<KeyStretching>,
+) -> Result<Arc<Vault>, VigilError> {
+    let passphrase = Zeroizing::new(passphrase);
+    let kdf = stretching.map_or(vigil_core::KdfParams::DEFAULT, Into::into);
+    in_background(move || {
+        vigil_core::Vault::create(&PathBuf::from(path), passphrase.as_bytes(), kdf)
+            .map(Vault::new)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// Opens the vault in the folder `path` with `passphrase`.
+#[uniffi::export]
+pub async fn open_vault(path: String, passphrase: String) -> Result<Arc<Vault>, VigilError> {
+    let passphrase = Zeroizing::new(passphrase);
+    in_background(move || {
+        vigil_core::Vault::open(&PathBuf::from(path), passphrase.as_bytes())
+            .map(Vault::new)
+            .map_err(Into::into)
+    })
+    .await
+}
+
+/// The statuses a report counts when the shell names none.
+const COUNTED_BY_DEFAULT: [Status; 2] = [Status::Submitted, Status::Verified];
+
+fn counted(statuses: Vec<IncidentStatus>) -> Vec<Status> {
+    if statuses.is_empty() {
+        COUNTED_BY_DEFAULT.to_vec()
+    } else {
+        statuses.into_iter().map(Into::into).collect()
+    }
+}
+
+/// Form fields in a stable order (a map from the shell has none).
+fn cells(fields: HashMap<String, String>) -> Vec<(String, String)> {
+    let mut cells: Vec<_> = fields.into_iter().collect();
+    cells.sort();
+    cells
+}
+
+fn address(text: &str) -> Result<SocketAddr, VigilError> {
+    text.trim().parse().map_err(|_| {
+        VigilError::invalid(
+            "address",
+            "an address is IP:PORT, e.g. 192.168.43.1:7447 or [fe80::1]:7447",
+        )
+    })
+}
+
+fn lock(inner: &Mutex<vigil_core::Vault>) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
+    inner.lock().map_err(|_| {
+        VigilError::internal("the vault was left unusable by a failed call; reopen it")
+    })
+}
+
+impl Vault {
+    fn new(vault: vigil_core::Vault) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Arc::new(Mutex::new(vault)),
+            listeners: Arc::default(),
+            serving: Mutex::new(None),
+        })
+    }
+
+    fn vault(&self) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
+        lock(&self.inner)
+    }
+
+    /// Runs `work` on the vault on a blocking thread of the runtime.
+    async fn with_vault_in_background<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut vigil_core::Vault) -> Result<T, VigilError> + Send + 'static,
+    ) -> Result<T, VigilError> {
+        let inner = Arc::clone(&self.inner);
+        in_background(move || work(&mut *lock(&inner)?)).await
+    }
+
+    /// Runs one outgoing session on the serving node, or on a node of its own on an
+    /// ephemeral port (of the address family of `peer`) closed afterwards.
+    async fn dial<F, Fut>(&self, peer: SocketAddr, session: F) -> Result<SyncSummary, VigilError>
+    where
+        F: FnOnce(Arc<Node>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<vigil_core::SyncReport, vigil_core::VaultError>> + Send,
+    {
+        let runtime = runtime()?;
+        let (node, own) = match self.serving_node()? {
+            Some(node) => (node, false),
+            None => {
+                let any: SocketAddr = if peer.is_ipv6() {
+                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                } else {
+                    (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+                };
+                let _runtime = runtime.enter();
+                (Arc::new(Node::bind(Arc::clone(&self.inner), any)?), true)
+            }
+        };
+        let report = runtime
+            .spawn(async move {
+                let report = session(Arc::clone(&node)).await;
+                if own {
+                    node.close();
+                }
+                report
+            })
+            .await
+            .map_err(crate::task_failed)??;
+        let summary = SyncSummary::from(report);
+        self.listeners.notify(
+            ChangeSource::Peer,
+            summary.incidents_updated,
+            summary.members_received,
+        );
+        Ok(summary)
+    }
+
+    fn serving_node(&self) -> Result<Option<Arc<Node>>, VigilError> {
+        Ok(self
+            .serving
+            .lock()
+            .map_err(|_| VigilError::internal("the network state was left unusable"))?
+            .clone())
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Facts about the vault: device fingerprint, counts, team and role.
+    pub fn info(&self) -> Result<VaultInfo, VigilError> {
+        Ok(self.vault()?.info()?.into())
+    }
+
+    /// The taxonomy as forms, with labels in `language` (`en`, `ru`, ...; English where
+    /// a label lacks it).
+    pub fn taxonomy(&self, language: String) -> Result<TaxonomyForm, VigilError> {
+        Ok(TaxonomyForm::new(self.vault()?.taxonomy(), &language))
+    }
+
+    /// Tells `listener` of every change stored from now on.
+    pub fn add_listener(&self, listener: Arc<dyn VaultListener>) {
+        self.listeners.add(listener);
+    }
+
+    /// Forgets every listener.
+    pub fn remove_listeners(&self) {
+        self.listeners.clear();
+    }
+
+    /// Logs a new incident from form fields (see [`IncidentRecord`] for their
+    /// names). It is a draft reported now unless the fields say otherwise. Returns its
+    /// id.
+    pub fn add_incident(&self, fields: HashMap<String, String>) -> Result<String, VigilError> {
+        let id = self.vault()?.add_fields(&cells(fields))?;
+        self.listeners.notify(ChangeSource::Local, 1, 0);
+        Ok(id.to_string())
+    }
+
+    /// Edits an incident (its id or the first digits of it) field by field; an empty
+    /// value clears a field. Returns false if nothing changed.
+    pub fn edit_incident(
+        &self,
+        id: String,
+        fields: HashMap<String, String>,
+    ) -> Result<bool, VigilError> {
+        let changed = {
+            let mut vault = self.vault()?;
+            let id = vault.resolve(&id)?;
+            vault.edit_fields(&id, &cells(fields))?
+        };
+        if changed {
+            self.listeners.notify(ChangeSource::Local, 1, 0);
+        }
+        Ok(changed)
+    }
+
+    /// Sets an incident's review status: submit a draft, verify or reject a report.
+    pub fn set_status(&self, id: String, status: IncidentStatus) -> Result<bool, VigilError> {
+        let status = Status::from(status).as_str().to_owned();
+        self.edit_incident(id, HashMap::from([("status".to_owned(), status)]))
+    }
+
+    /// Incidents, newest first.
+    pub fn list_incidents(
+        &self,
+        filter: IncidentFilter,
+    ) -> Result<Vec<IncidentSummary>, VigilError> {
+        let summaries = self.vault()?.list(&filter.into())?;
+        Ok(summaries.into_iter().map(Into::into).collect())
+    }
+
+    /// One incident in full (its id or the first digits of it).
+    pub fn get_incident(&self, id: String) -> Result<IncidentRecord, VigilError> {
+        let vault = self.vault()?;
+        let id = vault.resolve(&id)?;
+        let status = vault.get(&id)?.status.into();
+        Ok(IncidentRecord {
+            id: id.to_string(),
+            status,
+            fields: vault.fields(&id)?.into_iter().collect(),
+        })
+    }
+
+    /// Who changed what and when in one incident, oldest first.
+    pub fn history(&self, id: String) -> Result<Vec<HistoryItem>, VigilError> {
+        let vault = self.vault()?;
+        let id = vault.resolve(&id)?;
+        Ok(vault
+            .history(&id)?
+            .into_iter()
+            .map(|mut entry| {
+                entry.actor = vault.author_label(&entry.actor);
+                entry.into()
+            })
+            .collect())
+    }
+
+    /// The report's figures, counting incidents with one of `counted` (submitted and
+    /// verified if empty), with category labels in `language`.
+    pub fn report(
+        &self,
+        counted: Vec<IncidentStatus>,
+        language: String,
+    ) -> Result<ReportFigures, VigilError> {
+        let vault = self.vault()?;
+        let report = vault.report(&self::counted(counted))?;
+        Ok(ReportFigures::new(&report, vault.taxonomy(), &language))
+    }
+
+    /// The report as Markdown, in `language`, ready to publish (figures, no names).
+    pub fn report_markdown(
+        &self,
+        counted: Vec<IncidentStatus>,
+        language: String,
+    ) -> Result<String, VigilError> {
+        let vault = self.vault()?;
+        let report = vault.report(&self::counted(counted))?;
+        Ok(render_markdown(&report, vault.taxonomy(), &language))
+    }
+
+    /// The report's figures as JSON, as `vigil report --format json` prints them.
+    pub fn report_json(&self, counted: Vec<IncidentStatus>) -> Result<String, VigilError> {
+        Ok(self.vault()?.report(&self::counted(counted))?.to_json())
+    }
+
+    /// Founds a team with this device as its first coordinator; `label` is how the
+    /// team will list this device (use a pseudonym).
+    pub fn create_team(&self, label: String) -> Result<(), VigilError> {
+        self.vault()?.create_team(&label)?;
+        self.listeners.notify(ChangeSource::Local, 0, 1);
+        Ok(())
+    }
+
+    /// Makes a one-time invitation for a device to join as `role`, valid for
+    /// `valid_hours`, to reach this device at `addresses` (IP:PORT where it will
+    /// serve). The text is secret: show it as a QR code, once.
+    pub fn create_invite(
+        &self,
+        role: TeamRole,
+        valid_hours: u32,
+        addresses: Vec<String>,
+    ) -> Result<String, VigilError> {
+        let addresses = addresses
+            .iter()
+            .map(|a| address(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let invite = self
+            .vault()?
+            .invite(role.into(), i64::from(valid_hours) * 3600, addresses)?;
+        Ok(invite.encode().to_string())
+    }
+
+    /// The team's devices.
+    pub fn members(&self) -> Result<Vec<TeamMember>, VigilError> {
+        let vault = self.vault()?;
+        let own = vault.info()?.device;
+        Ok(vault
+            .members()?
+            .iter()
+            .map(|m| TeamMember::new(m, &own))
+            .collect())
+    }
+
+    /// Revokes a device (a coordinator only): once this reaches them, every member
+    /// refuses it. Its changes dated before `since_unix` (default: now) still count.
+    #[uniffi::method(default(since_unix = None))]
+    pub fn revoke(
+        &self,
+        fingerprint: String,
+        since_unix: Option<i64>,
+    ) -> Result<TeamMember, VigilError> {
+        let member = {
+            let mut vault = self.vault()?;
+            let own = vault.info()?.device;
+            TeamMember::new(&vault.revoke(&fingerprint, since_unix)?, &own)
+        };
+        self.listeners.notify(ChangeSource::Local, 0, 1);
+        Ok(member)
+    }
+
+    /// Whether the vault is serving its team (see [`Vault::start_serving`]).
+    pub fn is_serving(&self) -> bool {
+        self.serving_node().is_ok_and(|node| node.is_some())
+    }
+
+    /// Stops serving; sessions under way end.
+    pub fn stop_serving(&self) -> Result<(), VigilError> {
+        let node = self
+            .serving
+            .lock()
+            .map_err(|_| VigilError::internal("the network state was left unusable"))?
+            .take();
+        if let Some(node) = node {
+            node.close();
+        }
+        Ok(())
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Imports a partner export (`.jsonl`) or a CSV file in one transaction. With
+    /// `skip_invalid` false, any bad line imports nothing and the error lists the bad
+    /// lines; with true, the good lines are imported and the bad ones listed.
+    pub async fn import_file(
+        &self,
+        path: String,
+        skip_invalid: bool,
+    ) -> Result<ImportSummary, VigilError> {
+        let mode = if skip_invalid {
+            vigil_core::ImportMode::SkipInvalid
+        } else {
+            vigil_core::ImportMode::AllOrNothing
+        };
+        let outcome = self
+            .with_vault_in_background(move |vault| {
+                let path = PathBuf::from(path);
+                let format = vigil_core::Format::from_path(&path);
+                let file = std::fs::File::open(&path).map_err(vigil_core::VaultError::from)?;
+                Ok(vault.import(file, format, mode)?)
+            })
+            .await?;
+        self.listeners.notify(ChangeSource::File, outcome.added, 0);
+        Ok(outcome.into())
+    }
+
+    /// Writes the incidents with one of `statuses` (all if empty) to a file only its
+    /// owner can read. The summary says how much personal data the file holds.
+    pub async fn export_file(
+        &self,
+        path: String,
+        format: FileFormat,
+        statuses: Vec<IncidentStatus>,
+    ) -> Result<ExportSummary, VigilError> {
+        let statuses: Vec<Status> = statuses.into_iter().map(Into::into).collect();
+        self.with_vault_in_background(move |vault| {
+            Ok(vault
+                .export_to_file(&PathBuf::from(path), format.into(), &statuses)?
+                .into())
+        })
+        .await
+    }
+
+    /// Writes the changes a device lacks (`for_device`, a fingerprint) or all of them
+    /// to a sealed file that only the team's devices can open.
+    #[uniffi::method(default(for_device = None))]
+    pub async fn export_bundle(
+        &self,
+        path: String,
+        for_device: Option<String>,
+    ) -> Result<BundleSummary, VigilError> {
+        self.with_vault_in_background(move |vault| {
+            Ok(vault
+                .export_bundle(&PathBuf::from(path), for_device.as_deref())?
+                .into())
+        })
+        .await
+    }
+
+    /// Verifies and applies a bundle, exactly as a live sync would.
+    pub async fn import_bundle(&self, path: String) -> Result<SyncSummary, VigilError> {
+        let summary: SyncSummary = self
+            .with_vault_in_background(move |vault| {
+                Ok((&vault.import_bundle(&PathBuf::from(path))?).into())
+            })
+            .await?;
+        self.listeners.notify(
+            ChangeSource::File,
+            summary.incidents_updated,
+            summary.members_received,
+        );
+        Ok(summary)
+    }
+
+    /// Joins the team of an invitation: reaches its coordinator, proves the
+    /// invitation and runs the first sync. `label` is how the team will list this
+    /// device (use a pseudonym).
+    pub async fn join_team(
+        &self,
+        invite: String,
+        label: String,
+    ) -> Result<SyncSummary, VigilError> {
+        let invite = Invite::decode(&Zeroizing::new(invite))?;
+        let first = *invite
+            .addresses
+            .first()
+            .ok_or_else(|| VigilError::invalid("invite", "the invitation names no address"))?;
+        self.dial(first, move |node| async move {
+            node.join(&invite, &label).await
+        })
+        .await
+    }
+
+    /// Listens on `address` (IP:PORT; port 0 picks one) and syncs with every team
+    /// device that connects, until [`Vault::stop_serving`]. Returns the address it
+    /// listens on.
+    pub async fn start_serving(self: Arc<Self>, address: String) -> Result<String, VigilError> {
+        let addr = self::address(&address)?;
+        let mut serving = self
+            .serving
+            .lock()
+            .map_err(|_| VigilError::internal("the network state was left unusable"))?;
+        if serving.is_some() {
+            return Err(VigilError::NotAllowed {
+                reason: "this vault is already serving; stop it first".into(),
+            });
+        }
+        let runtime = runtime()?;
+        let node = {
+            let _runtime = runtime.enter();
+            Arc::new(Node::bind(Arc::clone(&self.inner), addr)?)
+        };
+        let bound = node.local_addr()?;
+        let listeners = Arc::clone(&self.listeners);
+        let serve = Arc::clone(&node);
+        runtime.spawn(async move {
+            serve
+                .serve(move |session| {
+                    if let Ok(report) = session {
+                        let summary = SyncSummary::from(report);
+                        listeners.notify(
+                            ChangeSource::Peer,
+                            summary.incidents_updated,
+                            summary.members_received,
+                        );
+                    }
+                })
+                .await;
+        });
+        *serving = Some(node);
+        tracing::info!(%bound, "serving");
+        Ok(bound.to_string())
+    }
+
+    /// One sync session with the team device at `address` (IP:PORT).
+    pub async fn sync_with(&self, address: String) -> Result<SyncSummary, VigilError> {
+        let addr = self::address(&address)?;
+        self.dial(addr, move |node| async move { node.sync(addr).await })
+            .await
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        let _ = self.stop_serving();
+    }
+}
