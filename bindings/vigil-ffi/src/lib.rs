@@ -11,7 +11,7 @@ mod listener;
 mod records;
 mod vault;
 
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 
 pub use error::VigilError;
 pub use listener::{ChangeSource, VaultChange, VaultListener};
@@ -20,11 +20,27 @@ pub use vault::{Vault, create_vault, open_vault};
 
 uniffi::setup_scaffolding!("vigil");
 
+/// Reports panics by place only: the default hook prints the message, which could
+/// quote data, to the shell's log (logcat on Android). The shell still gets an error.
+fn report_panics_quietly() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let place = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            tracing::error!(%place, "panic in Vigil");
+        }));
+    });
+}
+
 /// The library's runtime: two workers, enough for serving and syncing on a phone.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, VigilError> {
     static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            report_panics_quietly();
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("vigil")
@@ -63,6 +79,7 @@ pub fn vigil_version() -> String {
 #[uniffi::export]
 #[allow(clippy::panic)] // The point of the function.
 pub fn debug_panic() {
+    report_panics_quietly();
     panic!("debug_panic");
 }
 

@@ -44,13 +44,13 @@ class VaultTest {
     }
 
     @Test
-    fun `a vault keeps its incidents across a restart`() = runBlocking {
+    fun `a vault keeps its incidents across a restart`() = runBlocking<Unit> {
         val path = File(dir, "vault").path
-        val id: String
-        createVault(path, passphrase, fast).use { vault ->
-            id = vault.addIncident(detention())
+        val id = createVault(path, passphrase, fast).use { vault ->
+            val id = vault.addIncident(detention())
             assertTrue(vault.setStatus(id, IncidentStatus.SUBMITTED))
             assertTrue(vault.editIncident(id, mapOf("city" to "Astana")))
+            id
         }
         openVault(path, passphrase).use { vault ->
             val listed = vault.listIncidents(IncidentFilter())
@@ -66,7 +66,7 @@ class VaultTest {
     }
 
     @Test
-    fun `errors are typed and name the field`() = runBlocking {
+    fun `errors are typed and name the field`() = runBlocking<Unit> {
         createVault(File(dir, "vault").path, passphrase, fast).use { vault ->
             val bad = detention() + ("held_hours" to "six")
             val error = assertThrows<VigilException.InvalidInput> { vault.addIncident(bad) }
@@ -81,7 +81,7 @@ class VaultTest {
     }
 
     @Test
-    fun `the taxonomy draws the form`() = runBlocking {
+    fun `the taxonomy draws the form`() = runBlocking<Unit> {
         createVault(File(dir, "vault").path, passphrase, fast).use { vault ->
             val form = vault.taxonomy("ru")
             val detention = form.categories.first { it.id == "arbitrary_detention" }
@@ -91,7 +91,7 @@ class VaultTest {
     }
 
     @Test
-    fun `listeners hear of local and peer changes`() = runBlocking {
+    fun `listeners hear of local and peer changes`() = runBlocking<Unit> {
         val hq = createVault(File(dir, "hq").path, passphrase, fast)
         val field = createVault(File(dir, "field").path, passphrase, fast)
         hq.createTeam("hq")
@@ -115,14 +115,14 @@ class VaultTest {
     }
 
     @Test
-    fun `a panic in Rust is an exception, not a crash`() = runBlocking {
+    fun `a panic in Rust is an exception, not a crash`() = runBlocking<Unit> {
         assertThrows<InternalException> { debugPanic() }
         assertThrows<VigilException.Internal> { runBlocking { debugPanicInBackground() } }
         assertTrue(vigilVersion().isNotEmpty())
     }
 
     @Test
-    fun `files in and out`() = runBlocking {
+    fun `files in and out`() = runBlocking<Unit> {
         createVault(File(dir, "vault").path, passphrase, fast).use { vault ->
             repeat(3) { vault.addIncident(detention(status = "submitted")) }
             val csv = File(dir, "out.csv")
