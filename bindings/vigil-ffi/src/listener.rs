@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::VigilError;
+use crate::{SyncSummary, VigilError};
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -51,6 +51,15 @@ impl Listeners {
         if let Ok(mut all) = self.0.lock() {
             all.clear();
         }
+    }
+
+    /// Tells every listener what a sync session stored.
+    pub(crate) fn heard_from_peer(&self, session: &SyncSummary) {
+        self.notify(
+            ChangeSource::Peer,
+            session.incidents_updated,
+            session.members_received,
+        );
     }
 
     /// Tells every listener, unless nothing changed.

@@ -150,20 +150,18 @@ impl Vault {
             .await
             .map_err(crate::task_failed)??;
         let summary = SyncSummary::from(report);
-        self.listeners.notify(
-            ChangeSource::Peer,
-            summary.incidents_updated,
-            summary.members_received,
-        );
+        self.listeners.heard_from_peer(&summary);
         Ok(summary)
     }
 
-    fn serving_node(&self) -> Result<Option<Arc<Node>>, VigilError> {
-        Ok(self
-            .serving
+    fn serving(&self) -> Result<MutexGuard<'_, Option<Arc<Node>>>, VigilError> {
+        self.serving
             .lock()
-            .map_err(|_| VigilError::internal("the network state was left unusable"))?
-            .clone())
+            .map_err(|_| VigilError::internal("the network state was left unusable"))
+    }
+
+    fn serving_node(&self) -> Result<Option<Arc<Node>>, VigilError> {
+        Ok(self.serving()?.clone())
     }
 }
 
@@ -348,11 +346,7 @@ impl Vault {
 
     /// Stops serving; sessions under way end.
     pub fn stop_serving(&self) -> Result<(), VigilError> {
-        let node = self
-            .serving
-            .lock()
-            .map_err(|_| VigilError::internal("the network state was left unusable"))?
-            .take();
+        let node = self.serving()?.take();
         if let Some(node) = node {
             node.close();
         }
@@ -459,10 +453,7 @@ impl Vault {
     /// listens on.
     pub async fn start_serving(self: Arc<Self>, address: String) -> Result<String, VigilError> {
         let addr = self::address(&address)?;
-        let mut serving = self
-            .serving
-            .lock()
-            .map_err(|_| VigilError::internal("the network state was left unusable"))?;
+        let mut serving = self.serving()?;
         if serving.is_some() {
             return Err(VigilError::NotAllowed {
                 reason: "this vault is already serving; stop it first".into(),
@@ -480,12 +471,7 @@ impl Vault {
             serve
                 .serve(move |session| {
                     if let Ok(report) = session {
-                        let summary = SyncSummary::from(report);
-                        listeners.notify(
-                            ChangeSource::Peer,
-                            summary.incidents_updated,
-                            summary.members_received,
-                        );
+                        listeners.heard_from_peer(&report.into());
                     }
                 })
                 .await;
