@@ -4,7 +4,9 @@
 //! each step in a child process of its own so that its peak memory is its own:
 //! import rate, vault size per incident, unlock, open + list 10,000 from the
 //! projections, the report from the projections, and beside it the naive baseline
-//! that loads every Automerge document to compute the same report.
+//! that loads every Automerge document to compute the same report; then what
+//! destroying the full vault costs (`vigil panic`, the duress passphrase) and the key
+//! stretching calibrated for this machine.
 //!
 //! ```text
 //! cargo run --release --example bench_vault [-- --scale 100]
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use vigil_core::{Format, ImportMode, KdfParams, ListFilter, Status, Vault};
 
 const PASS: &[u8] = b"benchmark passphrase";
+const DURESS: &[u8] = b"benchmark duress passphrase";
 const COUNTED: &[Status] = &[Status::Submitted, Status::Verified];
 
 fn peak_rss_mib() -> f64 {
@@ -106,6 +109,30 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
             println!("baseline_ms={}", ms(t.elapsed()));
             println!("baseline_reports={}", report.reports);
         }
+        "panic" => {
+            let t = Instant::now();
+            vigil_core::wipe(vault_path)?;
+            println!("panic_ms={}", ms(t.elapsed()));
+        }
+        "duress" => {
+            Vault::open(vault_path, PASS)?.set_duress_passphrase(PASS, Some(DURESS))?;
+            // Entering the duress passphrase: unlock, wipe, and open the empty vault.
+            let t = Instant::now();
+            let vault = Vault::open(vault_path, DURESS)?;
+            println!("duress_ms={}", ms(t.elapsed()));
+            println!("after_duress={}", vault.info()?.incidents);
+        }
+        "calibrate" => {
+            let t = Instant::now();
+            let params = vigil_core::calibrated_kdf(std::time::Duration::from_millis(500))?;
+            println!("calibrate_ms={}", ms(t.elapsed()));
+            println!("calibrated_passes={}", params.iterations);
+            let envelope =
+                vigil_crypto::KeyEnvelope::seal(&vigil_crypto::VaultKey::generate(), PASS, params)?;
+            let t = Instant::now();
+            envelope.open(PASS)?;
+            println!("calibrated_unlock_ms={}", ms(t.elapsed()));
+        }
         other => return Err(format!("unknown step {other}").into()),
     }
     println!("peak_mib={:.1}", peak_rss_mib());
@@ -169,6 +196,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     let list = run_step("list", &vault, &file)?;
     let report = run_step("report", &vault, &file)?;
     let baseline = run_step("baseline", &vault, &file)?;
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy)?;
+    for entry in std::fs::read_dir(&vault)? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), copy.join(entry.file_name()))?;
+    }
+    let panic = run_step("panic", &vault, &file)?;
+    let duress = run_step("duress", &copy, &file)?;
+    let calibrate = run_step("calibrate", &vault, &file)?;
 
     let import_s = get(&import, "import_ms") / 1000.0;
     println!();
@@ -210,6 +246,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "| speed-up of projections over the baseline | {:.0}x | |",
         get(&baseline, "baseline_ms") / get(&report, "report_ms")
+    );
+    println!(
+        "| `vigil panic` on the full vault ({:.1} MiB) | {:.1} ms | < 1 s |",
+        size / 1048576.0,
+        get(&panic, "panic_ms")
+    );
+    println!(
+        "| duress passphrase at unlock: unlock, wipe, open the empty vault | {:.0} ms ({} incidents after) | < 1 s |",
+        get(&duress, "duress_ms"),
+        get(&duress, "after_duress")
+    );
+    println!(
+        "| calibrated key stretching (64 MiB, target 0.5 s here) | {:.0} passes, unlock {:.0} ms; calibrating took {:.0} ms | ≥ 0.5 s |",
+        get(&calibrate, "calibrated_passes"),
+        get(&calibrate, "calibrated_unlock_ms"),
+        get(&calibrate, "calibrate_ms")
     );
     Ok(())
 }

@@ -280,3 +280,48 @@ def test_the_rust_cli_reads_a_vault_made_in_python(vault_path):
         [vigil_cli(), "report", "--format", "json"], env=env, capture_output=True, check=True
     )
     assert json.loads(report.stdout)["election_day/arbitrary_detention"]["events"] == 1
+
+
+DURESS = "the words I give when forced"
+
+
+def test_the_duress_passphrase_opens_an_empty_vault_and_destroys_the_old(vault_path):
+    vault = run(vigil.create_vault(vault_path, PASSPHRASE, FAST))
+    vault.add_incident(detention())
+    run(vault.set_duress_passphrase(PASSPHRASE, DURESS))
+    with pytest.raises(vigil.VigilError.InvalidInput) as error:
+        run(vault.set_duress_passphrase(PASSPHRASE, PASSPHRASE))
+    assert error.value.field == "passphrase"
+    with pytest.raises(vigil.VigilError.WrongPassphrase):
+        run(vault.set_duress_passphrase("not the passphrase", DURESS))
+    del vault
+    gc.collect()
+
+    forced = run(vigil.open_vault(vault_path, DURESS))
+    assert forced.info().incidents == 0
+    del forced
+    gc.collect()
+    with pytest.raises(vigil.VigilError.WrongPassphrase):
+        run(vigil.open_vault(vault_path, PASSPHRASE))
+
+
+def test_panic_wipes_an_open_vault_and_a_locked_one(vault_path, tmp_path):
+    vault = run(vigil.create_vault(vault_path, PASSPHRASE, FAST))
+    vault.add_incident(detention())
+    vault.panic()
+    with pytest.raises(vigil.VigilError.Storage):
+        vault.list_incidents(vigil.IncidentFilter())
+    with pytest.raises(vigil.VigilError.Storage):
+        run(vault.import_file(str(tmp_path / "x.jsonl"), False))
+    del vault
+    gc.collect()
+    again = run(vigil.open_vault(vault_path, PASSPHRASE))
+    assert again.info().incidents == 0
+
+    locked = str(tmp_path / "locked")
+    run(vigil.create_vault(locked, PASSPHRASE, FAST)).add_incident(detention())
+    gc.collect()
+    vigil.wipe_vault(locked)
+    assert run(vigil.open_vault(locked, "anything at all")).info().incidents == 0
+    with pytest.raises(vigil.VigilError.Storage):
+        vigil.wipe_vault(str(tmp_path / "not-a-vault"))

@@ -99,6 +99,10 @@ impl From<VaultError> for VigilError {
                         .join("; ")
                 ),
             },
+            VaultError::Passphrase(_) => VigilError::InvalidInput {
+                field: "passphrase".into(),
+                reason,
+            },
             VaultError::AlreadyExists | VaultError::Taxonomy(_) => VigilError::InvalidInput {
                 field: String::new(),
                 reason,

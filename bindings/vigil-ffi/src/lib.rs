@@ -16,7 +16,7 @@ use std::sync::{Once, OnceLock};
 pub use error::VigilError;
 pub use listener::{ChangeSource, VaultChange, VaultListener};
 pub use records::*;
-pub use vault::{Vault, create_vault, open_vault};
+pub use vault::{Vault, create_vault, open_vault, wipe_vault};
 
 uniffi::setup_scaffolding!("vigil");
 

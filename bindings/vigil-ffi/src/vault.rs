@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vigil_core::{Invite, Node, Status, render_markdown};
@@ -26,6 +27,8 @@ pub struct Vault {
     listeners: Arc<Listeners>,
     /// The node that serves, while it does.
     serving: Mutex<Option<Arc<Node>>>,
+    /// Set by [`Vault::panic`]: every call fails from then on.
+    wiped: AtomicBool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -34,8 +37,12 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// What an unlock should cost on the device that creates a vault.
+const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Creates a new vault in the folder `path` (new or empty), locked by `passphrase`.
-/// `stretching` defaults to 64 MiB and 3 passes of Argon2id.
+/// `stretching` defaults to 64 MiB of Argon2id with as many passes (at least 3) as
+/// make an unlock take half a second on this device.
 #[uniffi::export(default(stretching = None))]
 pub async fn create_vault(
     path: String,
@@ -43,8 +50,11 @@ pub async fn create_vault(
     stretching: Option<KeyStretching>,
 ) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
-    let kdf = stretching.map_or(vigil_core::KdfParams::DEFAULT, Into::into);
     in_background(move || {
+        let kdf = match stretching {
+            Some(stretching) => stretching.into(),
+            None => vigil_core::calibrated_kdf(UNLOCK_TARGET)?,
+        };
         vigil_core::Vault::create(&PathBuf::from(path), passphrase.as_bytes(), kdf)
             .map(Vault::new)
             .map_err(Into::into)
@@ -52,7 +62,16 @@ pub async fn create_vault(
     .await
 }
 
-/// Opens the vault in the folder `path` with `passphrase`.
+/// Destroys the vault in the folder `path` without its passphrase, in well under a
+/// second: the shell's panic button when the vault is locked. What is left opens as
+/// an empty vault. Use [`Vault::panic`] on a vault that is open.
+#[uniffi::export]
+pub fn wipe_vault(path: String) -> Result<(), VigilError> {
+    Ok(vigil_core::wipe(&PathBuf::from(path))?)
+}
+
+/// Opens the vault in the folder `path` with `passphrase`. The duress passphrase
+/// opens it too: empty, after destroying what it held.
 #[uniffi::export]
 pub async fn open_vault(path: String, passphrase: String) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
@@ -103,10 +122,16 @@ impl Vault {
             inner: Arc::new(Mutex::new(vault)),
             listeners: Arc::default(),
             serving: Mutex::new(None),
+            wiped: AtomicBool::new(false),
         })
     }
 
     fn vault(&self) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
+        if self.wiped.load(Ordering::SeqCst) {
+            return Err(VigilError::Storage {
+                reason: "this vault was wiped; open its folder again for an empty one".into(),
+            });
+        }
         lock(&self.inner)
     }
 
@@ -115,6 +140,7 @@ impl Vault {
         &self,
         work: impl FnOnce(&mut vigil_core::Vault) -> Result<T, VigilError> + Send + 'static,
     ) -> Result<T, VigilError> {
+        drop(self.vault()?); // fails at once if wiped
         let inner = Arc::clone(&self.inner);
         in_background(move || work(&mut *lock(&inner)?)).await
     }
@@ -126,6 +152,7 @@ impl Vault {
         F: FnOnce(Arc<Node>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<vigil_core::SyncReport, vigil_core::VaultError>> + Send,
     {
+        drop(self.vault()?); // fails at once if wiped
         let runtime = runtime()?;
         let (node, own) = match self.serving_node()? {
             Some(node) => (node, false),
@@ -339,6 +366,17 @@ impl Vault {
         Ok(member)
     }
 
+    /// Destroys this vault now, without a passphrase, in well under a second: stops
+    /// serving, closes the database, overwrites the key file and deletes the data.
+    /// Every later call fails; opening the folder again gives an empty vault.
+    pub fn panic(&self) -> Result<(), VigilError> {
+        self.stop_serving()?;
+        self.remove_listeners();
+        let mut vault = lock(&self.inner)?;
+        self.wiped.store(true, Ordering::SeqCst);
+        Ok(vault.wipe()?)
+    }
+
     /// Whether the vault is serving its team (see [`Vault::start_serving`]).
     pub fn is_serving(&self) -> bool {
         self.serving_node().is_ok_and(|node| node.is_some())
@@ -356,6 +394,25 @@ impl Vault {
 
 #[uniffi::export]
 impl Vault {
+    /// Sets `duress` as the duress passphrase (or removes it, with `None`): entered
+    /// at unlock instead of `passphrase`, it destroys the vault and opens an empty
+    /// one. `passphrase` is the vault's own, checked again.
+    pub async fn set_duress_passphrase(
+        &self,
+        passphrase: String,
+        duress: Option<String>,
+    ) -> Result<(), VigilError> {
+        let passphrase = Zeroizing::new(passphrase);
+        let duress = duress.map(Zeroizing::new);
+        self.with_vault_in_background(move |vault| {
+            Ok(vault.set_duress_passphrase(
+                passphrase.as_bytes(),
+                duress.as_ref().map(|d| d.as_bytes()),
+            )?)
+        })
+        .await
+    }
+
     /// Imports a partner export (`.jsonl`) or a CSV file in one transaction. With
     /// `skip_invalid` false, any bad line imports nothing and the error lists the bad
     /// lines; with true, the good lines are imported and the bad ones listed.
@@ -453,6 +510,7 @@ impl Vault {
     /// listens on.
     pub async fn start_serving(self: Arc<Self>, address: String) -> Result<String, VigilError> {
         let addr = self::address(&address)?;
+        drop(self.vault()?); // fails at once if wiped
         let mut serving = self.serving()?;
         if serving.is_some() {
             return Err(VigilError::NotAllowed {

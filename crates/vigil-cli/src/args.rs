@@ -129,6 +129,21 @@ pub enum Command {
         /// The other vault's folder.
         other: PathBuf,
     },
+    /// Set a duress passphrase: entered at unlock instead of the passphrase, it
+    /// destroys the vault's keys and data and opens an empty vault, as if that were
+    /// all there is.
+    ///
+    /// The duress passphrase is asked twice, or read from VIGIL_DURESS_PASSPHRASE.
+    /// Changing the passphrase later removes it.
+    Duress {
+        /// Remove the duress passphrase instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Destroy the vault now, without a passphrase: the key file is overwritten and
+    /// the database deleted, in well under a second. The folder then opens as an
+    /// empty vault. There is no undo: data that reached other devices stays there.
+    Panic,
 }
 
 /// `vigil team ...`
@@ -210,9 +225,10 @@ pub struct InitArgs {
     /// Argon2id memory for stretching the passphrase, in MiB.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub kdf_memory_mib: u32,
-    /// Argon2id passes.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub kdf_iterations: u32,
+    /// Argon2id passes; by default as many (at least 3) as make an unlock take half
+    /// a second on this machine.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub kdf_iterations: Option<u32>,
 }
 
 /// File formats.

@@ -104,16 +104,27 @@ fn statuses(list: &[String]) -> Result<Vec<Status>> {
         .collect()
 }
 
+/// What an unlock costs on the machine that creates a vault (at 64 MiB): a phone
+/// slower than it pays more.
+const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn run(cli: Cli) -> Result {
     let lang = cli.lang.clone();
     match cli.command {
         Command::Init(init) => {
             let path = vault_path(cli.vault)?;
             let passphrase = passphrase::read("New passphrase: ", true)?;
-            let kdf = vigil_core::KdfParams {
-                memory_kib: init.kdf_memory_mib.saturating_mul(1024),
-                iterations: init.kdf_iterations,
-                lanes: 1,
+            let memory_kib = init.kdf_memory_mib.saturating_mul(1024);
+            let kdf = match init.kdf_iterations {
+                Some(iterations) => vigil_core::KdfParams {
+                    memory_kib,
+                    iterations,
+                    lanes: 1,
+                },
+                None => vigil_core::KdfParams {
+                    memory_kib,
+                    ..vigil_core::calibrated_kdf(UNLOCK_TARGET)?
+                },
             };
             let vault = Vault::create(&path, passphrase.as_bytes(), kdf)?;
             let info = vault.info()?;
@@ -225,6 +236,36 @@ fn run(cli: Cli) -> Result {
         Command::Sync { addr } => network::sync(&vault_path(cli.vault)?, addr)?,
         Command::Peers { seconds } => network::peers(seconds)?,
         Command::Bundle(command) => network::bundle(command, &vault_path(cli.vault)?)?,
+        Command::Duress { remove } => {
+            let passphrase = passphrase::read("Passphrase: ", false)?;
+            let vault = Vault::open(&vault_path(cli.vault)?, passphrase.as_bytes())?;
+            let duress = if remove {
+                None
+            } else {
+                Some(passphrase::read_duress()?)
+            };
+            vault.set_duress_passphrase(
+                passphrase.as_bytes(),
+                duress.as_ref().map(|d| d.as_bytes()),
+            )?;
+            println!(
+                "{}",
+                if remove {
+                    "The duress passphrase is removed."
+                } else {
+                    "Duress passphrase set. Entered at unlock, it destroys this vault and opens an empty one."
+                }
+            );
+        }
+        Command::Panic => {
+            let path = vault_path(cli.vault)?;
+            let started = std::time::Instant::now();
+            vigil_core::wipe(&path)?;
+            println!(
+                "Vault wiped in {} ms; the folder now opens as an empty vault.",
+                started.elapsed().as_millis()
+            );
+        }
         Command::Merge { other } => {
             let path = vault_path(cli.vault)?;
             let mut vault = open(&path)?;

@@ -12,6 +12,9 @@ pub enum VaultError {
     /// The passphrase does not unlock the vault.
     #[error("wrong passphrase")]
     WrongPassphrase,
+    /// A passphrase that cannot be used as asked.
+    #[error("{0}")]
+    Passphrase(String),
     /// The path is not a Vigil vault.
     #[error("not a Vigil vault: {0}")]
     NotAVault(String),
@@ -83,6 +86,7 @@ impl From<CryptoError> for VaultError {
     fn from(e: CryptoError) -> Self {
         match e {
             CryptoError::WrongPassphrase => VaultError::WrongPassphrase,
+            CryptoError::DuressIsPassphrase => VaultError::Passphrase(e.to_string()),
             CryptoError::NotAnEnvelope => {
                 VaultError::NotAVault("its key file is not a Vigil key file".into())
             }

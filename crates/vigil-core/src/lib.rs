@@ -15,7 +15,9 @@ pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
 pub use peer::{Node, SyncReport};
-pub use vault::{ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo};
+pub use vault::{
+    ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
+};
 pub use vigil_sync::{Member, Role, SyncStats};
 
 pub use vigil_crypto::KdfParams;

@@ -6,7 +6,7 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use vigil_crypto::{DeviceKey, DevicePublicKey, KdfParams, KeyEnvelope, VaultKey};
+use vigil_crypto::{DeviceKey, DevicePublicKey, KdfParams, KeyEnvelope, Unlocked, VaultKey};
 use vigil_exchange::{Format, LineError, csv_format, jsonl, record};
 use vigil_model::document::{
     HistoryEntry, IMPORT_ACTOR_PREFIX, IncidentDocument, hex, import_actor,
@@ -153,6 +153,80 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     Ok(())
 }
 
+/// Destroys the vault in `dir` where it lies, in well under a second and without its
+/// passphrase (`vigil panic`, the duress passphrase): the key file, the only copy of
+/// the wrapped vault key, is overwritten in place with a blank one and flushed, then
+/// the database files are deleted. Without the vault key nothing left of them, on
+/// this disk or in a copy, can be decrypted. The folder then opens as an empty vault.
+pub fn wipe(dir: &Path) -> Result<(), VaultError> {
+    let path = dir.join(KEY_FILE);
+    let old = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VaultError::NotAVault(format!(
+                "the folder has no key file ({KEY_FILE})"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let params = KeyEnvelope::from_bytes(&old).map_or(KdfParams::DEFAULT, |e| e.params());
+    let blank = KeyEnvelope::blank(params);
+    {
+        // In place, not by rename: the old bytes must not survive in a freed block.
+        let mut file = fs::OpenOptions::new().write(true).open(&path)?;
+        file.write_all(blank.to_bytes())?;
+        file.set_len(blank.to_bytes().len() as u64)?;
+        file.sync_all()?;
+    }
+    remove_database(dir)?;
+    tracing::info!("vault wiped");
+    Ok(())
+}
+
+fn remove_database(dir: &Path) -> Result<(), VaultError> {
+    for file in [DB_FILE, "vault.db-wal", "vault.db-shm"] {
+        match fs::remove_file(dir.join(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Key stretching for this device: 64 MiB of Argon2id, with as many passes (at least
+/// 3) as make one unlock take `target` here; finding them costs about two unlocks.
+/// On a slower phone the same vault costs more, never less; the parameters are
+/// stored in the key file.
+pub fn calibrated_kdf(target: std::time::Duration) -> Result<KdfParams, VaultError> {
+    // The cost is a fixed part (allocating and filling the memory) plus one part per
+    // pass: timing 1 and 3 passes tells both.
+    let time = |iterations| -> Result<f64, VaultError> {
+        let started = std::time::Instant::now();
+        KdfParams {
+            iterations,
+            ..KdfParams::DEFAULT
+        }
+        .probe()?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let target = target.as_secs_f64();
+    let (one, three) = (time(1)?, time(3)?);
+    let per_pass = ((three - one) / 2.0).max(1e-3);
+    let fixed = (one - per_pass).max(0.0);
+    let mut passes = ((target - fixed) / per_pass).ceil().clamp(3.0, 64.0) as u32;
+    // Timings on a busy device are noisy: check the estimate once, and add passes if
+    // it falls short (never fewer: the target is a floor).
+    let took = time(passes)?;
+    if took < target {
+        passes = (f64::from(passes) * target / took).ceil().min(64.0) as u32;
+    }
+    Ok(KdfParams {
+        iterations: passes,
+        ..KdfParams::DEFAULT
+    })
+}
+
 impl Vault {
     /// Creates a new vault in the folder `dir` (new or empty), locked by `passphrase`.
     pub fn create(dir: &Path, passphrase: &[u8], kdf: KdfParams) -> Result<Self, VaultError> {
@@ -162,7 +236,7 @@ impl Vault {
             return Err(VaultError::AlreadyExists);
         }
         fs::create_dir_all(dir)?;
-        let created = Self::create_in(dir, passphrase, kdf);
+        let created = Self::create_in(dir, |key| KeyEnvelope::seal(key, passphrase, kdf));
         if created.is_err() {
             // Leave no half-made vault behind: a retry must find the folder empty.
             for file in [KEY_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"] {
@@ -172,14 +246,18 @@ impl Vault {
         created
     }
 
-    fn create_in(dir: &Path, passphrase: &[u8], kdf: KdfParams) -> Result<Self, VaultError> {
+    /// Makes a new vault in `dir`, its key wrapped by `wrap`.
+    fn create_in(
+        dir: &Path,
+        wrap: impl FnOnce(&VaultKey) -> Result<KeyEnvelope, vigil_crypto::CryptoError>,
+    ) -> Result<Self, VaultError> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         }
         let key = VaultKey::generate();
-        let envelope = KeyEnvelope::seal(&key, passphrase, kdf)?;
+        let envelope = wrap(&key)?;
         write_atomically(&dir.join(KEY_FILE), envelope.to_bytes())?;
         let mut store = Store::create(&dir.join(DB_FILE), key.expose())?;
         let device = DeviceKey::generate();
@@ -219,7 +297,23 @@ impl Vault {
             }
             Err(e) => return Err(e.into()),
         };
-        let key = KeyEnvelope::from_bytes(&key_bytes)?.open(passphrase)?;
+        let envelope = KeyEnvelope::from_bytes(&key_bytes)?;
+        if envelope.is_blank() {
+            // A wiped vault opens empty, with whatever passphrase is entered.
+            remove_database(dir)?;
+            let kdf = envelope.params();
+            return Self::create_in(dir, |key| KeyEnvelope::seal(key, passphrase, kdf));
+        }
+        let key = match envelope.unlock(passphrase)? {
+            Unlocked::Key(key) => key,
+            Unlocked::Duress(stretched) => {
+                // Logged like any opening: the log must not tell what happened. The
+                // empty vault is locked with the passphrase already stretched, so
+                // that this takes one unlock, not two.
+                wipe(dir)?;
+                return Self::create_in(dir, |key| stretched.seal(key));
+            }
+        };
         let db = dir.join(DB_FILE);
         if !db.is_file() {
             return Err(VaultError::NotAVault(format!(
@@ -250,6 +344,34 @@ impl Vault {
         vault.sign_unsigned_changes()?;
         vault.load_team()?;
         Ok(vault)
+    }
+
+    /// Sets `duress` as the duress passphrase (or, with `None`, removes it): entered
+    /// at unlock, it destroys the vault's keys and data and opens an empty vault.
+    /// `passphrase` is the vault's, to rewrap its key.
+    pub fn set_duress_passphrase(
+        &self,
+        passphrase: &[u8],
+        duress: Option<&[u8]>,
+    ) -> Result<(), VaultError> {
+        let path = self.dir.join(KEY_FILE);
+        let envelope = KeyEnvelope::from_bytes(&fs::read(&path)?)?;
+        let Unlocked::Key(key) = envelope.unlock(passphrase)? else {
+            return Err(VaultError::WrongPassphrase);
+        };
+        let rewrapped = KeyEnvelope::seal_with_duress(&key, passphrase, duress, envelope.params())?;
+        write_atomically(&path, rewrapped.to_bytes())?;
+        tracing::info!(set = duress.is_some(), "duress passphrase changed");
+        Ok(())
+    }
+
+    /// Wipes this vault (see [`wipe`]) after closing its database, so that nothing of
+    /// it is written again. The vault can do nothing more; opening the folder again
+    /// gives an empty vault.
+    pub fn wipe(&mut self) -> Result<(), VaultError> {
+        drop(std::mem::replace(&mut self.store, Store::closed()?));
+        self.roster = None;
+        wipe(&self.dir)
     }
 
     /// Changes written before changes were signed (vault schema 1) are signed by this

@@ -10,7 +10,7 @@ mod envelope;
 pub mod sealed;
 
 pub use device::{DeviceKey, DevicePublicKey};
-pub use envelope::{KdfParams, KeyEnvelope, VaultKey};
+pub use envelope::{KdfParams, KeyEnvelope, Stretched, Unlocked, VaultKey};
 
 /// What can go wrong with keys.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,9 @@ pub enum CryptoError {
     /// The passphrase does not open the vault.
     #[error("wrong passphrase")]
     WrongPassphrase,
+    /// A duress passphrase equal to the passphrase.
+    #[error("the duress passphrase must differ from the passphrase")]
+    DuressIsPassphrase,
     /// The key file is not one Vigil wrote, or was damaged.
     #[error("the key file is not a Vigil key file, or it is damaged")]
     NotAnEnvelope,

@@ -129,6 +129,13 @@ impl Store {
         Ok(store)
     }
 
+    /// A store with no database, in place of a wiped vault's: every query fails.
+    pub fn closed() -> Result<Self> {
+        Ok(Self {
+            conn: Connection::open_in_memory()?,
+        })
+    }
+
     fn unlock(conn: Connection, key: &[u8; 32]) -> Result<Self> {
         let hex: Zeroizing<String> =
             Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());

@@ -122,6 +122,25 @@ class VaultTest {
     }
 
     @Test
+    fun `duress and panic leave a vault that opens empty`() = runBlocking<Unit> {
+        val path = File(dir, "vault").path
+        createVault(path, passphrase, fast).use { vault ->
+            vault.addIncident(detention())
+            vault.setDuressPassphrase(passphrase, "forced words")
+        }
+        openVault(path, "forced words").use { assertEquals(0uL, it.info().incidents) }
+        assertThrows<VigilException.WrongPassphrase> { runBlocking { openVault(path, passphrase) } }
+
+        val other = File(dir, "other").path
+        createVault(other, passphrase, fast).use { vault ->
+            vault.addIncident(detention())
+            vault.panic()
+            assertThrows<VigilException.Storage> { vault.listIncidents(IncidentFilter()) }
+        }
+        openVault(other, passphrase).use { assertEquals(0uL, it.info().incidents) }
+    }
+
+    @Test
     fun `files in and out`() = runBlocking<Unit> {
         createVault(File(dir, "vault").path, passphrase, fast).use { vault ->
             repeat(3) { vault.addIncident(detention(status = "submitted")) }
