@@ -86,6 +86,11 @@ def test_report_figures_count_submitted_incidents(vault):
     with_drafts = vault.report([vigil.IncidentStatus.DRAFT, vigil.IncidentStatus.SUBMITTED], "en")
     assert with_drafts.rows[0].events == 4
 
+    consenting = detention(city="Taraz", people="1", persons="Yeldos Kyrykbayev [consent]")
+    consenting["status"] = "submitted"
+    vault.add_incident(consenting)
+    assert "Named with their consent: Yeldos Kyrykbayev." in vault.report_markdown([], "en")
+
 
 def test_the_taxonomy_draws_the_form_in_the_device_language(vault):
     form = vault.taxonomy("ru")

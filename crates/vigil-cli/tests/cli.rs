@@ -574,3 +574,45 @@ fn partner_exports_in_shared_give_their_expected_figures() {
     }
     assert!(checked > 0, "no partner export was checked");
 }
+
+#[test]
+fn public_reports_name_only_people_who_consented() {
+    let v = Vigil::new();
+    v.ok(&[
+        "incident",
+        "add",
+        "--phase",
+        "election_day",
+        "--category",
+        "attack_on_journalist",
+        "--occurred-at",
+        "2021-01-10T12:00:00+06:00",
+        "--region",
+        "Almaty",
+        "--city",
+        "Almaty",
+        "--people",
+        "2",
+        "--role",
+        "journalist",
+        "--person",
+        "Saniya Toiken (journalist) [consent]",
+        "--person",
+        "Aidar Omarov",
+        "--submit",
+    ]);
+    let report = v.ok(&["report"]);
+    assert!(
+        report.contains("(2 identified by name). Named with their consent: Saniya Toiken."),
+        "{report}"
+    );
+    assert!(!report.contains("Omarov"), "{report}");
+    let json = v.json(&["report", "--format", "json"]);
+    assert_eq!(
+        json["election_day/attack_on_journalist"]["named_with_consent"],
+        serde_json::json!(["Saniya Toiken"])
+    );
+    let shown = v.json(&["export", "--format", "jsonl"]);
+    assert_eq!(shown["persons"][0]["consent"], true);
+    assert!(shown["persons"][1].get("consent").is_none());
+}

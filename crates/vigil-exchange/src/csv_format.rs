@@ -1,7 +1,8 @@
 //! CSV, for spreadsheets. The header is the core columns, then one column per
 //! taxonomy field in the taxonomy's order; a legal field takes five columns
 //! (`legal_code`, `legal_article`, `legal_sanction`, `legal_days`, `legal_amount`).
-//! Named people share one cell: `Name (role); Name`. An empty cell is no value.
+//! Named people share one cell: `Name (role); Name`, and `Name (role) [consent]` for
+//! someone who agreed to be named in public reports. An empty cell is no value.
 //! Import accepts the columns in any order; export writes exactly [`header`].
 
 use std::io::{Read, Write};
@@ -261,7 +262,11 @@ fn boolean(cell: &str) -> Option<Value> {
     }
 }
 
-/// `Name (role); Name` to a list of person objects.
+/// Marks a named person who agreed to be named in public reports, in a CSV cell:
+/// `Saniya Toiken (journalist) [consent]`.
+const CONSENT: &str = "[consent]";
+
+/// `Name (role) [consent]; Name` to a list of person objects.
 fn persons(cell: &str) -> Value {
     let list = cell
         .split(';')
@@ -269,6 +274,13 @@ fn persons(cell: &str) -> Value {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut person = Map::new();
+            let p = match p.strip_suffix(CONSENT) {
+                Some(rest) => {
+                    person.insert("consent".into(), true.into());
+                    rest.trim_end()
+                }
+                None => p,
+            };
             match p.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) {
                 Some((name, role)) => {
                     person.insert("name".into(), name.trim().into());
@@ -328,9 +340,13 @@ fn cell(obj: &Map<String, Value>, column: &str) -> String {
             .iter()
             .map(|p| {
                 let name = p.get("name").map(plain).unwrap_or_default();
-                match p.get("role") {
+                let person = match p.get("role") {
                     Some(role) => format!("{name} ({})", plain(role)),
                     None => name,
+                };
+                match p.get("consent") {
+                    Some(Value::Bool(true)) => format!("{person} {CONSENT}"),
+                    _ => person,
                 }
             })
             .collect::<Vec<_>>()
@@ -381,6 +397,51 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(again, incident);
+    }
+
+    #[test]
+    fn consent_to_be_named_survives_csv_and_json() {
+        let t = Taxonomy::default_taxonomy();
+        let mut incident = sample(&t);
+        incident.personal.persons.push(vigil_model::Person {
+            id: "p1".into(),
+            name: "Saniya Toiken".into(),
+            role: Some("journalist".into()),
+            consent: true,
+        });
+        incident.affected.count = 2;
+        let cells = cells(&incident, &t);
+        let persons = &cells.iter().find(|(c, _)| c == "persons").unwrap().1;
+        assert_eq!(
+            persons,
+            "Timur Khamitov (activist); Saniya Toiken (journalist) [consent]"
+        );
+        let mut csv_bytes = Vec::new();
+        write(&mut csv_bytes, &t, [&incident]).unwrap();
+        let from_csv = read(csv_bytes.as_slice(), &t)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut json = Vec::new();
+        crate::jsonl::write(&mut json, [&incident]).unwrap();
+        let from_json = crate::jsonl::read(json.as_slice(), &t)
+            .next()
+            .unwrap()
+            .unwrap();
+        for back in [from_csv, from_json] {
+            let consent: Vec<bool> = back.personal.persons.iter().map(|p| p.consent).collect();
+            assert_eq!(consent, [false, true]);
+        }
+        let bad = LINE.replace(
+            r#""role": "activist"}"#,
+            r#""role": "activist", "consent": "yes"}"#,
+        );
+        let error = crate::jsonl::read(bad.as_bytes(), &t)
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(error.errors[0].field, "persons[0]");
     }
 
     #[test]

@@ -224,21 +224,26 @@ fn read_persons(r: &mut Reader<'_>) -> Vec<Person> {
                 id,
                 name: name.clone(),
                 role: None,
+                consent: false,
             }),
-            Value::Object(p) => match (p.get("name"), p.get("role")) {
-                (Some(Value::String(name)), None | Some(Value::Null)) => persons.push(Person {
+            Value::Object(p) => match (
+                p.get("name"),
+                p.get("role").filter(|v| !v.is_null()),
+                p.get("consent").filter(|v| !v.is_null()),
+            ) {
+                (
+                    Some(Value::String(name)),
+                    None | Some(Value::String(_)),
+                    None | Some(Value::Bool(_)),
+                ) => persons.push(Person {
                     id,
                     name: name.clone(),
-                    role: None,
-                }),
-                (Some(Value::String(name)), Some(Value::String(role))) => persons.push(Person {
-                    id,
-                    name: name.clone(),
-                    role: Some(role.clone()),
+                    role: p.get("role").and_then(Value::as_str).map(str::to_owned),
+                    consent: p.get("consent").and_then(Value::as_bool).unwrap_or(false),
                 }),
                 _ => r.errors.push(field_error(
                     format!("persons[{i}]"),
-                    "needs a text `name` and, optionally, a text `role`",
+                    "needs a text `name` and, optionally, a text `role` and a true/false `consent`",
                 )),
             },
             _ => r.errors.push(field_error(
@@ -349,6 +354,9 @@ pub fn from_incident(incident: &Incident) -> Map<String, Value> {
             o.insert("name".into(), p.name.as_str().into());
             if let Some(role) = &p.role {
                 o.insert("role".into(), role.as_str().into());
+            }
+            if p.consent {
+                o.insert("consent".into(), true.into());
             }
             Value::Object(o)
         })

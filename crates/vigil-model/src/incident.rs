@@ -281,6 +281,11 @@ pub struct Person {
     /// The person's role (a taxonomy role id), where it differs from the incident's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// The person agreed that their name be published: public reports may name them.
+    /// Without it a report only counts them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[autosurgeon(missing = "Default::default")]
+    pub consent: bool,
 }
 
 impl Person {
@@ -290,6 +295,7 @@ impl Person {
             id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             name: name.into(),
             role,
+            consent: false,
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Summary {
     pub perpetrator: Option<String>,
     /// Normalised keys of the people named ([`name_key`]); personal data.
     pub named: Vec<String>,
+    /// Names, as written, of the people who agreed to be named in public reports.
+    pub published: Vec<String>,
 }
 
 impl Incident {
@@ -71,6 +73,16 @@ impl Incident {
             .collect();
         named.sort_unstable();
         named.dedup();
+        let mut published: Vec<String> = self
+            .personal
+            .persons
+            .iter()
+            .filter(|p| p.consent && !name_key(&p.name).is_empty())
+            // One line, whatever was typed: the name goes into a published text.
+            .map(|p| p.name.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        published.sort_unstable();
+        published.dedup_by(|a, b| name_key(a) == name_key(b));
         Summary {
             id: self.id.clone(),
             phase: self.phase.clone(),
@@ -92,6 +104,7 @@ impl Incident {
             held_hours: self.field("held_hours").and_then(FieldValue::as_int),
             perpetrator: text("perpetrator"),
             named,
+            published,
         }
     }
 }

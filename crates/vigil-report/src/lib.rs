@@ -60,6 +60,10 @@ pub struct Figures {
     /// Longest time held, in hours.
     #[serde(skip_serializing_if = "is_none_or_zero")]
     pub held_hours_max: Option<i64>,
+    /// Names of the people who agreed to be named in public reports, one per person.
+    /// Everyone else is only counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named_with_consent: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -104,6 +108,8 @@ struct Accumulator {
     figures: Figures,
     cities: BTreeSet<String>,
     named: BTreeSet<String>,
+    /// Consenting people by name key: one spelling each.
+    published: BTreeMap<String, String>,
 }
 
 /// Counts summaries into a report. Only summaries whose status is in `counted` count.
@@ -125,6 +131,11 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
         f.people_is_lower_bound |= s.at_least;
         acc.cities.insert(s.city.trim().to_lowercase());
         acc.named.extend(s.named.iter().cloned());
+        for name in &s.published {
+            acc.published
+                .entry(vigil_model::name_key(name))
+                .or_insert_with(|| name.clone());
+        }
         for (map, key) in [
             (&mut f.by_article, s.article.as_ref()),
             (&mut f.by_context, s.context.as_ref()),
@@ -152,6 +163,7 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
         .map(|(key, mut acc)| {
             acc.figures.cities = acc.cities.len();
             acc.figures.named_people = acc.named.len();
+            acc.figures.named_with_consent = acc.published.into_values().collect();
             (key, acc.figures)
         })
         .collect();

@@ -231,10 +231,17 @@ fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
             label(&r.label, lang, &r.id).to_owned()
         })
     };
-    let (by_article, by_role) = match w {
-        Words::En => ("By article", "By affected role"),
-        Words::Ru => ("По статьям", "По роли пострадавших"),
+    let (by_article, by_role, named) = match w {
+        Words::En => ("By article", "By affected role", "Named with their consent"),
+        Words::Ru => (
+            "По статьям",
+            "По роли пострадавших",
+            "Названы с их согласия",
+        ),
     };
+    if !f.named_with_consent.is_empty() {
+        let _ = write!(s, " {named}: {}.", f.named_with_consent.join(", "));
+    }
     breakdown(&mut s, by_article, &f.by_article, article);
     breakdown(
         &mut s,
@@ -295,11 +302,49 @@ mod tests {
             text.contains("- **Administrative arrest**: 1 person in 1 event in 1 city (1 identified by name). By article: art. 488 «violation of the law on peaceful assembly» 1."),
             "{text}"
         );
+        assert!(
+            !text.contains("consent"),
+            "nobody is named without consent: {text}"
+        );
         let ru = render_markdown(&report, &Taxonomy::default_taxonomy(), "ru");
         assert!(ru.contains("## День выборов"), "{ru}");
         assert!(
             ru.contains("- **Административный арест**: 1 человек, 1 случай в 1 городе (установлены по имени: 1). По статьям: ст. 488"),
             "{ru}"
+        );
+    }
+
+    #[test]
+    fn only_people_who_consented_are_named() {
+        let mut attacked = Incident::example();
+        attacked.category = "attack_on_journalist".into();
+        attacked.details.clear();
+        attacked.affected.count = 2;
+        attacked.personal.persons = vec![
+            vigil_model::Person {
+                consent: true,
+                ..vigil_model::Person::new("Saniya  TOIKEN", Some("journalist".into()))
+            },
+            vigil_model::Person::new("Someone Else", None),
+        ];
+        let again = Incident {
+            id: vigil_model::IncidentId::random(),
+            ..attacked.clone()
+        };
+        let (a, b) = (attacked.summary(), again.summary());
+        let report = count([&a, &b], &[a.status]);
+        let text = render_markdown(&report, &Taxonomy::default_taxonomy(), "en");
+        assert!(
+            text.contains("(2 identified by name). Named with their consent: Saniya TOIKEN."),
+            "{text}"
+        );
+        assert!(!text.contains("Someone"), "{text}");
+        let ru = render_markdown(&report, &Taxonomy::default_taxonomy(), "ru");
+        assert!(ru.contains("Названы с их согласия: Saniya TOIKEN."), "{ru}");
+        let json = report.to_json();
+        assert!(
+            json.contains("\"named_with_consent\": [\n      \"Saniya TOIKEN\""),
+            "{json}"
         );
     }
 }

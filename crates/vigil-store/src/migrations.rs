@@ -93,6 +93,9 @@ const STEPS: &[&str] = &[
          changes_seq INTEGER NOT NULL,
          synced_at   INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 3: names that may be published.
+    "-- The name as written, when the person agreed to be named in public reports.
+     ALTER TABLE incident_names ADD COLUMN published TEXT;",
 ];
 
 /// Upgrades the schema from `version` to [`SCHEMA_VERSION`].

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, Row, ToSql, params};
+use vigil_model::name_key;
 use vigil_model::validate::parse_time;
 use vigil_model::{IncidentId, Status, Summary};
 
@@ -61,10 +62,11 @@ pub(crate) fn put(conn: &Connection, s: &Summary) -> Result<()> {
     // INSERT OR REPLACE deletes the old row first, so the cascade has already cleared
     // the old names.
     let mut names = conn.prepare_cached(
-        "INSERT OR IGNORE INTO incident_names (incident, name_key) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO incident_names (incident, name_key, published) VALUES (?1, ?2, ?3)",
     )?;
     for key in &s.named {
-        names.execute(params![id, key])?;
+        let published = s.published.iter().find(|name| name_key(name) == *key);
+        names.execute(params![id, key, published])?;
     }
     Ok(())
 }
@@ -92,6 +94,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Summary> {
         held_hours: row.get(17)?,
         perpetrator: row.get(18)?,
         named: Vec::new(),
+        published: Vec::new(),
     })
 }
 
@@ -141,11 +144,12 @@ pub(crate) fn summary(conn: &Connection, id: &IncidentId) -> Result<Option<Summa
     };
     let mut summary = row?;
     let mut names = conn.prepare_cached(
-        "SELECT name_key FROM incident_names WHERE incident = ?1 ORDER BY name_key",
+        "SELECT name_key, published FROM incident_names WHERE incident = ?1 ORDER BY name_key",
     )?;
-    summary.named = names
-        .query_map([id.to_bytes()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut rows = names.query([id.to_bytes()])?;
+    while let Some(row) = rows.next()? {
+        add_name(&mut summary, row.get(0)?, row.get(1)?);
+    }
     Ok(Some(summary))
 }
 
@@ -167,13 +171,18 @@ pub(crate) fn summaries_with_names(conn: &Connection, statuses: &[Status]) -> Re
         .enumerate()
         .map(|(i, s)| (s.id.to_bytes(), i))
         .collect();
-    let mut names = conn.prepare("SELECT incident, name_key FROM incident_names")?;
+    let mut names = conn.prepare("SELECT incident, name_key, published FROM incident_names")?;
     let mut rows = names.query([])?;
     while let Some(row) = rows.next()? {
         let id: [u8; 16] = row.get(0)?;
         if let Some(&i) = index.get(&id) {
-            summaries[i].named.push(row.get(1)?);
+            add_name(&mut summaries[i], row.get(1)?, row.get(2)?);
         }
     }
     Ok(summaries)
+}
+
+fn add_name(summary: &mut Summary, key: String, published: Option<String>) {
+    summary.named.push(key);
+    summary.published.extend(published);
 }
