@@ -310,6 +310,15 @@ def test_the_duress_passphrase_opens_an_empty_vault_and_destroys_the_old(vault_p
         run(vigil.open_vault(vault_path, PASSPHRASE))
 
 
+def test_the_passphrase_can_be_changed_and_stretching_raised(vault):
+    vault.add_incident(detention())
+    stronger = vigil.KeyStretching(memory_mib=16, iterations=2)
+    run(vault.change_passphrase(PASSPHRASE, "a new passphrase", stronger))
+    assert vault.info().key_stretching_mib == 16
+    with pytest.raises(vigil.VigilError.WrongPassphrase):
+        run(vault.change_passphrase(PASSPHRASE, "again", stronger))
+
+
 def test_panic_wipes_an_open_vault_and_a_locked_one(vault_path, tmp_path):
     vault = run(vigil.create_vault(vault_path, PASSPHRASE, FAST))
     vault.add_incident(detention())

@@ -413,6 +413,33 @@ impl Vault {
         .await
     }
 
+    /// Locks the vault with `new_passphrase` (checking `passphrase` first), stretched
+    /// with `stretching`, or calibrated for this device as at creation: how a
+    /// passphrase is changed and key stretching raised. A duress passphrase is
+    /// removed; set it again after.
+    #[uniffi::method(default(stretching = None))]
+    pub async fn change_passphrase(
+        &self,
+        passphrase: String,
+        new_passphrase: String,
+        stretching: Option<KeyStretching>,
+    ) -> Result<(), VigilError> {
+        let passphrase = Zeroizing::new(passphrase);
+        let new_passphrase = Zeroizing::new(new_passphrase);
+        self.with_vault_in_background(move |vault| {
+            let kdf = match stretching {
+                Some(stretching) => stretching.into(),
+                None => vigil_core::calibrated_kdf(UNLOCK_TARGET)?,
+            };
+            Ok(vault.change_passphrase(
+                passphrase.as_bytes(),
+                new_passphrase.as_bytes(),
+                Some(kdf),
+            )?)
+        })
+        .await
+    }
+
     /// Imports a partner export (`.jsonl`) or a CSV file in one transaction. With
     /// `skip_invalid` false, any bad line imports nothing and the error lists the bad
     /// lines; with true, the good lines are imported and the bad ones listed.

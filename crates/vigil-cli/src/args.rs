@@ -140,6 +140,12 @@ pub enum Command {
         #[arg(long)]
         remove: bool,
     },
+    /// Change the passphrase, and raise the key stretching.
+    ///
+    /// The new passphrase is asked twice, or read from VIGIL_NEW_PASSPHRASE. Without
+    /// --kdf-iterations, stretching is calibrated to a half-second unlock on this
+    /// machine. A duress passphrase is removed: set it again after.
+    Passphrase(PassphraseArgs),
     /// Destroy the vault now, without a passphrase: the key file is overwritten and
     /// the database deleted, in well under a second. The folder then opens as an
     /// empty vault. There is no undo: data that reached other devices stays there.
@@ -227,6 +233,17 @@ pub struct InitArgs {
     pub kdf_memory_mib: u32,
     /// Argon2id passes; by default as many (at least 3) as make an unlock take half
     /// a second on this machine.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub kdf_iterations: Option<u32>,
+}
+
+/// Options of `vigil passphrase`.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Argon2id memory for stretching the new passphrase, in MiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(8..=4096))]
+    pub kdf_memory_mib: u32,
+    /// Argon2id passes; by default calibrated as for `vigil init`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub kdf_iterations: Option<u32>,
 }

@@ -108,24 +108,30 @@ fn statuses(list: &[String]) -> Result<Vec<Status>> {
 /// slower than it pays more.
 const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// Argon2id parameters from `--kdf-memory-mib` and `--kdf-iterations`; without the
+/// passes, as many as make an unlock take [`UNLOCK_TARGET`] here.
+fn stretching(memory_mib: u32, iterations: Option<u32>) -> Result<vigil_core::KdfParams> {
+    let memory_kib = memory_mib.saturating_mul(1024);
+    Ok(match iterations {
+        Some(iterations) => vigil_core::KdfParams {
+            memory_kib,
+            iterations,
+            lanes: 1,
+        },
+        None => vigil_core::KdfParams {
+            memory_kib,
+            ..vigil_core::calibrated_kdf(UNLOCK_TARGET)?
+        },
+    })
+}
+
 fn run(cli: Cli) -> Result {
     let lang = cli.lang.clone();
     match cli.command {
         Command::Init(init) => {
             let path = vault_path(cli.vault)?;
             let passphrase = passphrase::read("New passphrase: ", true)?;
-            let memory_kib = init.kdf_memory_mib.saturating_mul(1024);
-            let kdf = match init.kdf_iterations {
-                Some(iterations) => vigil_core::KdfParams {
-                    memory_kib,
-                    iterations,
-                    lanes: 1,
-                },
-                None => vigil_core::KdfParams {
-                    memory_kib,
-                    ..vigil_core::calibrated_kdf(UNLOCK_TARGET)?
-                },
-            };
+            let kdf = stretching(init.kdf_memory_mib, init.kdf_iterations)?;
             let vault = Vault::create(&path, passphrase.as_bytes(), kdf)?;
             let info = vault.info()?;
             println!("Created vault {}", path.display());
@@ -255,6 +261,18 @@ fn run(cli: Cli) -> Result {
                 } else {
                     "Duress passphrase set. Entered at unlock, it destroys this vault and opens an empty one."
                 }
+            );
+        }
+        Command::Passphrase(args) => {
+            let passphrase = passphrase::read("Passphrase: ", false)?;
+            let vault = Vault::open(&vault_path(cli.vault)?, passphrase.as_bytes())?;
+            let new = passphrase::read_new()?;
+            let kdf = stretching(args.kdf_memory_mib, args.kdf_iterations)?;
+            vault.change_passphrase(passphrase.as_bytes(), new.as_bytes(), Some(kdf))?;
+            println!(
+                "Passphrase changed; key stretching: Argon2id, {} MiB, {} passes.",
+                kdf.memory_kib / 1024,
+                kdf.iterations
             );
         }
         Command::Panic => {

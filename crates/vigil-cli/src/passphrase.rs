@@ -22,6 +22,11 @@ pub fn read_other() -> Result<Zeroizing<String>, CliError> {
     )
 }
 
+/// Reads a new passphrase: `VIGIL_NEW_PASSPHRASE`, else asked twice.
+pub fn read_new() -> Result<Zeroizing<String>, CliError> {
+    from_env_or_prompt("VIGIL_NEW_PASSPHRASE", "New passphrase: ", true)
+}
+
 /// Reads a new duress passphrase: `VIGIL_DURESS_PASSPHRASE`, else asked twice.
 pub fn read_duress() -> Result<Zeroizing<String>, CliError> {
     from_env_or_prompt("VIGIL_DURESS_PASSPHRASE", "Duress passphrase: ", true)

@@ -141,3 +141,43 @@ fn panic_wipes_without_a_passphrase_and_the_folder_opens_empty() {
         .unwrap();
     assert!(!err.status.success());
 }
+
+#[test]
+fn the_passphrase_can_be_changed_and_stretching_raised() {
+    let v = with_data();
+    let out = v
+        .command(&[
+            "passphrase",
+            "--kdf-memory-mib",
+            "16",
+            "--kdf-iterations",
+            "2",
+        ])
+        .env("VIGIL_NEW_PASSPHRASE", "a new passphrase")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("16 MiB, 2 passes"));
+    assert!(v.fails(&["info"]).contains("wrong passphrase"));
+    let info = v
+        .command(&["info", "--json"])
+        .env("VIGIL_PASSPHRASE", "a new passphrase")
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["incidents"], 729);
+    assert_eq!(info["kdf"]["memory_kib"], 16 * 1024);
+    assert_eq!(info["kdf"]["iterations"], 2);
+
+    let wrong = v
+        .command(&["passphrase"])
+        .env("VIGIL_PASSPHRASE", "not it")
+        .env("VIGIL_NEW_PASSPHRASE", "whatever")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}

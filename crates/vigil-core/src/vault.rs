@@ -354,14 +354,42 @@ impl Vault {
         passphrase: &[u8],
         duress: Option<&[u8]>,
     ) -> Result<(), VaultError> {
+        self.rewrap(passphrase, passphrase, duress, None)?;
+        tracing::info!(set = duress.is_some(), "duress passphrase changed");
+        Ok(())
+    }
+
+    /// Locks the vault with `new_passphrase`, stretched with `kdf` (or as before):
+    /// how a passphrase is changed and key stretching raised. Only the key file is
+    /// rewritten. A duress passphrase is removed; set it again after.
+    pub fn change_passphrase(
+        &self,
+        passphrase: &[u8],
+        new_passphrase: &[u8],
+        kdf: Option<KdfParams>,
+    ) -> Result<(), VaultError> {
+        self.rewrap(passphrase, new_passphrase, None, kdf)?;
+        tracing::info!("passphrase changed");
+        Ok(())
+    }
+
+    /// Rewrites the key file: the vault key, unwrapped with `passphrase`, wrapped
+    /// again under `new_passphrase` (and `duress`) with `kdf` or the old parameters.
+    fn rewrap(
+        &self,
+        passphrase: &[u8],
+        new_passphrase: &[u8],
+        duress: Option<&[u8]>,
+        kdf: Option<KdfParams>,
+    ) -> Result<(), VaultError> {
         let path = self.dir.join(KEY_FILE);
         let envelope = KeyEnvelope::from_bytes(&fs::read(&path)?)?;
         let Unlocked::Key(key) = envelope.unlock(passphrase)? else {
             return Err(VaultError::WrongPassphrase);
         };
-        let rewrapped = KeyEnvelope::seal_with_duress(&key, passphrase, duress, envelope.params())?;
+        let kdf = kdf.unwrap_or_else(|| envelope.params());
+        let rewrapped = KeyEnvelope::seal_with_duress(&key, new_passphrase, duress, kdf)?;
         write_atomically(&path, rewrapped.to_bytes())?;
-        tracing::info!(set = duress.is_some(), "duress passphrase changed");
         Ok(())
     }
 
