@@ -40,6 +40,16 @@ impl std::fmt::Debug for Vault {
 /// What an unlock should cost on the device that creates a vault.
 const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The shell's stretching, or stretching calibrated to [`UNLOCK_TARGET`] here.
+fn stretching_or_calibrated(
+    stretching: Option<KeyStretching>,
+) -> Result<vigil_core::KdfParams, VigilError> {
+    match stretching {
+        Some(stretching) => Ok(stretching.into()),
+        None => Ok(vigil_core::calibrated_kdf(UNLOCK_TARGET)?),
+    }
+}
+
 /// Creates a new vault in the folder `path` (new or empty), locked by `passphrase`.
 /// `stretching` defaults to 64 MiB of Argon2id with as many passes (at least 3) as
 /// make an unlock take half a second on this device.
@@ -51,10 +61,7 @@ pub async fn create_vault(
 ) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
     in_background(move || {
-        let kdf = match stretching {
-            Some(stretching) => stretching.into(),
-            None => vigil_core::calibrated_kdf(UNLOCK_TARGET)?,
-        };
+        let kdf = stretching_or_calibrated(stretching)?;
         vigil_core::Vault::create(&PathBuf::from(path), passphrase.as_bytes(), kdf)
             .map(Vault::new)
             .map_err(Into::into)
@@ -427,10 +434,7 @@ impl Vault {
         let passphrase = Zeroizing::new(passphrase);
         let new_passphrase = Zeroizing::new(new_passphrase);
         self.with_vault_in_background(move |vault| {
-            let kdf = match stretching {
-                Some(stretching) => stretching.into(),
-                None => vigil_core::calibrated_kdf(UNLOCK_TARGET)?,
-            };
+            let kdf = stretching_or_calibrated(stretching)?;
             Ok(vault.change_passphrase(
                 passphrase.as_bytes(),
                 new_passphrase.as_bytes(),
