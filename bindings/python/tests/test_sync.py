@@ -146,3 +146,40 @@ def test_bundles_carry_changes_without_a_network(tmp_path):
             await hq.import_bundle(path)
 
     asyncio.run(scenario())
+
+
+class Log(vigil.LogListener):
+    def __init__(self):
+        self.lines = []
+
+    def log(self, level, target, message):
+        self.lines.append((level, target, message))
+
+
+def test_the_shell_reads_why_a_peer_was_refused_and_no_names(tmp_path):
+    log = Log()
+    vigil.set_log_listener(log, vigil.LogLevel.DEBUG)
+    try:
+
+        async def scenario():
+            hq = await device(tmp_path, "hq")
+            hq.create_team("hq")
+            address = await hq.start_serving("127.0.0.1:0")
+            field = await device(tmp_path, "field")
+            await joined(hq, address, field, "field-1")
+            field.add_incident(submitted("Almaty"))
+            await field.sync_with(address)
+            stranger = await device(tmp_path, "stranger")
+            stranger.create_team("other")
+            with pytest.raises(vigil.VigilError):
+                await stranger.sync_with(address)
+            hq.stop_serving()
+
+        asyncio.run(scenario())
+    finally:
+        vigil.clear_log_listener()
+    text = "\n".join(f"{level} {target} {message}" for level, target, message in log.lines)
+    assert "refused at the handshake" in text, text
+    assert "quinn" not in text, "only Vigil's own lines below warnings"
+    for name in ["Aibek", "Sadykov", "Omarov", "akimat", PASSPHRASE]:
+        assert name not in text, f"{name} reached the log"

@@ -8,6 +8,7 @@
 
 mod error;
 mod listener;
+mod logging;
 mod records;
 mod vault;
 
@@ -15,6 +16,7 @@ use std::sync::{Once, OnceLock};
 
 pub use error::VigilError;
 pub use listener::{ChangeSource, VaultChange, VaultListener};
+pub use logging::{LogLevel, LogListener, clear_log_listener, set_log_listener};
 pub use records::*;
 pub use vault::{Vault, create_vault, open_vault, wipe_vault};
 

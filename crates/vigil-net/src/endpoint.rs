@@ -235,7 +235,11 @@ async fn accept_loop(
                     // If nobody accepts any more, dropping the connection closes it.
                     let _ = queue.send(connection).await;
                 }
-                Err(error) => debug!(%remote, %error, "incoming handshake failed"),
+                // A stranger, a revoked device, or not Vigil at all: worth a line
+                // in a coordinator's log, with the reason.
+                Err(error) => {
+                    tracing::info!(%remote, %error, "incoming connection refused at the handshake")
+                }
             }
         });
     }
