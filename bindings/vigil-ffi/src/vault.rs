@@ -539,7 +539,7 @@ impl Vault {
     /// Listens on `address` (IP:PORT; port 0 picks one) and syncs with every team
     /// device that connects, until [`Vault::stop_serving`]. Returns the address it
     /// listens on.
-    pub async fn start_serving(self: Arc<Self>, address: String) -> Result<String, VigilError> {
+    pub async fn start_serving(&self, address: String) -> Result<String, VigilError> {
         let addr = self::address(&address)?;
         drop(self.vault()?); // fails at once if wiped
         let mut serving = self.serving()?;

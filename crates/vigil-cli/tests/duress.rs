@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::process::Output;
+
 use common::{PASSPHRASE, Vigil, s};
 
 const DURESS: &str = "the words I give when forced";
@@ -16,6 +18,11 @@ fn with_data() -> Vigil {
     v.ok(&["import", s(&file)]);
     assert_eq!(v.count(), 729);
     v
+}
+
+/// Runs `vigil args` with one environment variable set (or replaced).
+fn with_env(v: &Vigil, args: &[&str], var: &str, value: impl AsRef<std::ffi::OsStr>) -> Output {
+    v.command(args).env(var, value).output().unwrap()
 }
 
 fn old_database(v: &Vigil) -> Vec<u8> {
@@ -49,11 +56,7 @@ fn old_data_stays_locked(v: &Vigil, copy: &[u8], passphrases: &[&str]) {
 #[test]
 fn the_duress_passphrase_destroys_the_vault_and_opens_an_empty_one() {
     let v = with_data();
-    let out = v
-        .command(&["duress"])
-        .env("VIGIL_DURESS_PASSPHRASE", DURESS)
-        .output()
-        .unwrap();
+    let out = with_env(&v, &["duress"], "VIGIL_DURESS_PASSPHRASE", DURESS);
     assert!(
         out.status.success(),
         "{}",
@@ -64,18 +67,15 @@ fn the_duress_passphrase_destroys_the_vault_and_opens_an_empty_one() {
     let copy = old_database(&v);
 
     // Under duress: the vault opens, empty, as if that were all there is.
-    let forced = v
-        .command(&["incident", "list", "--json"])
-        .env("VIGIL_PASSPHRASE", DURESS)
-        .output()
-        .unwrap();
+    let forced = with_env(
+        &v,
+        &["incident", "list", "--json"],
+        "VIGIL_PASSPHRASE",
+        DURESS,
+    );
     assert!(forced.status.success());
     assert_eq!(String::from_utf8_lossy(&forced.stdout).trim(), "[]");
-    let info = v
-        .command(&["info", "--json"])
-        .env("VIGIL_PASSPHRASE", DURESS)
-        .output()
-        .unwrap();
+    let info = with_env(&v, &["info", "--json"], "VIGIL_PASSPHRASE", DURESS);
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["incidents"], 0);
 
@@ -87,26 +87,14 @@ fn the_duress_passphrase_destroys_the_vault_and_opens_an_empty_one() {
 #[test]
 fn a_duress_passphrase_must_differ_and_can_be_removed() {
     let v = with_data();
-    let out = v
-        .command(&["duress"])
-        .env("VIGIL_DURESS_PASSPHRASE", PASSPHRASE)
-        .output()
-        .unwrap();
+    let out = with_env(&v, &["duress"], "VIGIL_DURESS_PASSPHRASE", PASSPHRASE);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must differ"));
 
-    let set = v
-        .command(&["duress"])
-        .env("VIGIL_DURESS_PASSPHRASE", DURESS)
-        .output()
-        .unwrap();
+    let set = with_env(&v, &["duress"], "VIGIL_DURESS_PASSPHRASE", DURESS);
     assert!(set.status.success());
     v.ok(&["duress", "--remove"]);
-    let after = v
-        .command(&["info"])
-        .env("VIGIL_PASSPHRASE", DURESS)
-        .output()
-        .unwrap();
+    let after = with_env(&v, &["info"], "VIGIL_PASSPHRASE", DURESS);
     assert!(String::from_utf8_lossy(&after.stderr).contains("wrong passphrase"));
     assert_eq!(v.count(), 729, "the vault is intact");
 }
@@ -145,17 +133,18 @@ fn panic_wipes_without_a_passphrase_and_the_folder_opens_empty() {
 #[test]
 fn the_passphrase_can_be_changed_and_stretching_raised() {
     let v = with_data();
-    let out = v
-        .command(&[
+    let out = with_env(
+        &v,
+        &[
             "passphrase",
             "--kdf-memory-mib",
             "16",
             "--kdf-iterations",
             "2",
-        ])
-        .env("VIGIL_NEW_PASSPHRASE", "a new passphrase")
-        .output()
-        .unwrap();
+        ],
+        "VIGIL_NEW_PASSPHRASE",
+        "a new passphrase",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -163,11 +152,12 @@ fn the_passphrase_can_be_changed_and_stretching_raised() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("16 MiB, 2 passes"));
     assert!(v.fails(&["info"]).contains("wrong passphrase"));
-    let info = v
-        .command(&["info", "--json"])
-        .env("VIGIL_PASSPHRASE", "a new passphrase")
-        .output()
-        .unwrap();
+    let info = with_env(
+        &v,
+        &["info", "--json"],
+        "VIGIL_PASSPHRASE",
+        "a new passphrase",
+    );
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["incidents"], 729);
     assert_eq!(info["kdf"]["memory_kib"], 16 * 1024);
