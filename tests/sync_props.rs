@@ -62,6 +62,8 @@ fn lock(node: &Node) -> std::sync::MutexGuard<'_, Vault> {
     node.vault().lock().unwrap()
 }
 
+/// Everything a device shows: its incidents (the personal parts it can read) and its
+/// report.
 fn snapshot(node: &Node) -> (Vec<Incident>, String) {
     let vault = lock(node);
     let mut ids: Vec<IncidentId> = vault
@@ -92,11 +94,15 @@ async fn run(ops: Vec<Op>) {
         nodes.push(node);
     }
     lock(&nodes[0]).create_team("hq").unwrap();
-    for node in &nodes[1..] {
+    for (i, node) in nodes.iter().enumerate().skip(1) {
         let addr = nodes[0].local_addr().unwrap();
-        let invite = lock(&nodes[0])
-            .invite(Role::Observer, 600, vec![addr])
-            .unwrap();
+        // Device 1 is a second coordinator, the others observers.
+        let role = if i == 1 {
+            Role::Coordinator
+        } else {
+            Role::Observer
+        };
+        let invite = lock(&nodes[0]).invite(role, 600, vec![addr]).unwrap();
         node.join(&invite, "observer").await.unwrap();
     }
     // Everyone knows everyone before the random part.
@@ -148,8 +154,13 @@ async fn run(ops: Vec<Op>) {
         }
     }
 
-    // Everyone meets everyone, twice around.
-    for _ in 0..2 {
+    // Everyone meets everyone, twice around; then the first coordinator seals again
+    // for both coordinators what was sealed before the second joined or was known,
+    // and everyone meets once more.
+    for round in 0..3 {
+        if round == 2 {
+            lock(&nodes[0]).reshare().unwrap();
+        }
         for from in 0..DEVICES {
             for to in 0..DEVICES {
                 if from != to {
@@ -161,9 +172,22 @@ async fn run(ops: Vec<Op>) {
             }
         }
     }
+    // The coordinators read everything alike; every device holds the same public
+    // parts, and no observer reads a name.
     let first = snapshot(&nodes[0]);
-    for node in &nodes[1..] {
-        assert_eq!(snapshot(node), first);
+    assert_eq!(snapshot(&nodes[1]), first);
+    let public = |incidents: &[Incident]| -> Vec<Incident> {
+        incidents
+            .iter()
+            .map(|i| Incident {
+                personal: Default::default(),
+                ..i.clone()
+            })
+            .collect()
+    };
+    for node in &nodes[2..] {
+        let (incidents, _) = snapshot(node);
+        assert_eq!(incidents, public(&first.0));
     }
     for node in &nodes {
         node.close();

@@ -115,7 +115,8 @@ impl From<VaultError> for VigilError {
             | VaultError::NotCoordinator
             | VaultError::Team(_)
             | VaultError::BadInvite(_)
-            | VaultError::BadBundle(_) => VigilError::NotAllowed { reason },
+            | VaultError::BadBundle(_)
+            | VaultError::Sealed => VigilError::NotAllowed { reason },
             VaultError::Unreachable(_) | VaultError::Network(_) | VaultError::Sync(_) => {
                 VigilError::Network { reason }
             }
@@ -123,6 +124,7 @@ impl From<VaultError> for VigilError {
             | VaultError::Document(_)
             | VaultError::Storage(_)
             | VaultError::Key(_)
+            | VaultError::Tampered
             | VaultError::Io(_) => VigilError::Storage { reason },
         }
     }

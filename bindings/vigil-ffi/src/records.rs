@@ -188,6 +188,9 @@ pub struct IncidentSummary {
     pub at_least: bool,
     /// Role of the people affected (a role id).
     pub affected_role: String,
+    /// Its names and description are sealed to the coordinators: this device
+    /// carries them and cannot read them.
+    pub sealed: bool,
 }
 
 impl From<core::Summary> for IncidentSummary {
@@ -205,6 +208,7 @@ impl From<core::Summary> for IncidentSummary {
             people: s.people,
             at_least: s.at_least,
             affected_role: s.affected_role,
+            sealed: s.sealed,
         }
     }
 }
@@ -218,9 +222,34 @@ pub struct IncidentRecord {
     pub id: String,
     /// Review status.
     pub status: IncidentStatus,
+    /// How much of the personal part (names, description, reporter) this device
+    /// reads; where `Sealed`, `fields` holds none of it.
+    pub personal: PersonalData,
     /// Field values by column name. Named people are one value:
     /// `Name (role); Name`.
     pub fields: HashMap<String, String>,
+}
+
+/// How much of an incident's personal part this device reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PersonalData {
+    /// A draft of this device: readable and editable until submitted; it has not
+    /// left the device.
+    Draft,
+    /// Readable here (a coordinator's device, or a vault without a team).
+    Readable,
+    /// Sealed to the coordinators: shown without names; editing them is refused.
+    Sealed,
+}
+
+impl From<core::PersonalAccess> for PersonalData {
+    fn from(a: core::PersonalAccess) -> Self {
+        match a {
+            core::PersonalAccess::Draft => PersonalData::Draft,
+            core::PersonalAccess::Readable => PersonalData::Readable,
+            core::PersonalAccess::Sealed => PersonalData::Sealed,
+        }
+    }
 }
 
 /// One change in an incident's history.
@@ -299,6 +328,9 @@ pub struct CategoryFigures {
     pub cities: u64,
     /// Distinct people identified by name.
     pub named_people: u64,
+    /// Events whose names are sealed to the coordinators, which this device cannot
+    /// read: `named_people` does not count them.
+    pub sealed_events: u64,
     /// People affected by preventive persecution.
     pub preventive: u64,
     /// People in whose name someone else voted.
@@ -334,6 +366,7 @@ impl ReportFigures {
                     people_is_lower_bound: f.people_is_lower_bound,
                     cities: f.cities as u64,
                     named_people: f.named_people as u64,
+                    sealed_events: f.sealed_events,
                     preventive: f.preventive,
                     impersonation: f.impersonation,
                     held_hours_min: f.held_hours_min,
@@ -567,6 +600,9 @@ pub struct ExportSummary {
     pub reporters: u64,
     /// Values of fields marked personal.
     pub personal_fields: u64,
+    /// Incidents whose personal part is sealed to the coordinators: written
+    /// without it.
+    pub sealed: u64,
 }
 
 impl From<core::ExportOutcome> for ExportSummary {
@@ -577,6 +613,7 @@ impl From<core::ExportOutcome> for ExportSummary {
             descriptions: o.descriptions,
             reporters: o.reporters,
             personal_fields: o.personal_fields,
+            sealed: o.sealed,
         }
     }
 }

@@ -268,10 +268,11 @@ impl Vault {
     pub fn get_incident(&self, id: String) -> Result<IncidentRecord, VigilError> {
         let vault = self.vault()?;
         let id = vault.resolve(&id)?;
-        let status = vault.get(&id)?.status.into();
+        let (incident, access) = vault.read(&id)?;
         Ok(IncidentRecord {
             id: id.to_string(),
-            status,
+            status: incident.status.into(),
+            personal: access.into(),
             fields: vault.fields(&id)?.into_iter().collect(),
         })
     }
@@ -354,6 +355,15 @@ impl Vault {
             .iter()
             .map(|m| TeamMember::new(m, &own))
             .collect())
+    }
+
+    /// Seals the personal data this device reads again, for the coordinators of
+    /// now (after a coordinator joined, so that it reads older incidents); returns
+    /// how many incidents. Sync to hand it on.
+    pub fn reshare(&self) -> Result<u64, VigilError> {
+        let count = self.vault()?.reshare()?;
+        self.listeners.notify(ChangeSource::Local, count, 0);
+        Ok(count)
     }
 
     /// Revokes a device (a coordinator only): once this reaches them, every member

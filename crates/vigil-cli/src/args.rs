@@ -203,6 +203,9 @@ pub enum TeamCommand {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Seal the personal data this device can read again, for the coordinators of
+    /// now: run it after a coordinator joins, so that it can read older incidents.
+    Reshare,
 }
 
 /// `vigil bundle ...`

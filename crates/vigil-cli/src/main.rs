@@ -201,6 +201,12 @@ fn run(cli: Cli) -> Result {
             } else {
                 eprintln!("The file contains no personal data.");
             }
+            if outcome.sealed > 0 {
+                eprintln!(
+                    "{} incident(s) have personal data sealed to the coordinators; it is not in the file.",
+                    outcome.sealed
+                );
+            }
         }
         Command::Report { format, status } => {
             let vault = open(&vault_path(cli.vault)?)?;
@@ -340,7 +346,8 @@ fn incident(command: IncidentCommand, path: &Path, lang: &str) -> Result {
         IncidentCommand::Show { id, json } => {
             let vault = open(path)?;
             let id = vault.resolve(&id)?;
-            output::incident(&vault.get(&id)?, vault.taxonomy(), lang, json);
+            let (incident, access) = vault.read(&id)?;
+            output::incident(&incident, access, vault.taxonomy(), lang, json);
         }
         IncidentCommand::Edit(edit) => {
             let mut vault = open(path)?;

@@ -120,9 +120,17 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
             let mut vault = crate::open(path)?;
             let member = vault.revoke(&fingerprint, cutoff)?;
             println!(
-                "Revoked {} ({}). Devices refuse it once they sync with this one.",
+                "Revoked {} ({}). Devices refuse it once they sync with this one, and seal nothing more to it.",
                 member.fingerprint(),
                 member.label
+            );
+        }
+        TeamCommand::Reshare => {
+            let mut vault = crate::open(path)?;
+            let count = vault.reshare()?;
+            let coordinators = vault.sealing_recipients().len();
+            println!(
+                "Sealed the personal data of {count} incident(s) again, for {coordinators} coordinator(s). Sync to hand it on."
             );
         }
     }

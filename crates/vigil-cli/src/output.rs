@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use vigil_core::taxonomy::{FieldKind, Taxonomy, label};
-use vigil_core::{HistoryEntry, Incident, Summary, Vault, VaultInfo};
+use vigil_core::{HistoryEntry, Incident, PersonalAccess, Summary, Vault, VaultInfo};
 
 /// A progress bar on standard error, hidden when it is not a terminal.
 pub fn progress_bar(bytes: u64) -> indicatif::ProgressBar {
@@ -93,7 +93,7 @@ fn summary_json(s: &Summary) -> serde_json::Value {
         "people": s.people, "at_least": s.at_least, "affected_role": s.affected_role,
         "context": s.context, "preventive": s.preventive, "article": s.article,
         "grounds": s.grounds, "impersonation": s.impersonation,
-        "held_hours": s.held_hours, "perpetrator": s.perpetrator,
+        "held_hours": s.held_hours, "perpetrator": s.perpetrator, "sealed": s.sealed,
     })
 }
 
@@ -108,6 +108,7 @@ pub fn list(summaries: &[Summary], as_json: bool) {
         "{:<36}  {:<16}  {:<40}  {:<14}  {:>7}  STATUS",
         "ID", "OCCURRED", "PHASE/CATEGORY", "CITY", "PEOPLE"
     );
+    let mut sealed = 0;
     for s in summaries {
         let people = if s.at_least {
             format!("≥{}", s.people)
@@ -126,14 +127,32 @@ pub fn list(summaries: &[Summary], as_json: bool) {
             people,
             s.status.as_str()
         );
+        sealed += usize::from(s.sealed);
     }
     println!("{} incident(s)", summaries.len());
+    if sealed > 0 {
+        println!(
+            "{sealed} of them with names and descriptions sealed to the coordinators: this device carries them and cannot read them"
+        );
+    }
 }
 
 /// `vigil incident show`
-pub fn incident(incident: &Incident, taxonomy: &Taxonomy, lang: &str, as_json: bool) {
+pub fn incident(
+    incident: &Incident,
+    access: PersonalAccess,
+    taxonomy: &Taxonomy,
+    lang: &str,
+    as_json: bool,
+) {
+    let personal = match access {
+        PersonalAccess::Draft => "draft",
+        PersonalAccess::Readable => "readable",
+        PersonalAccess::Sealed => "sealed",
+    };
     if as_json {
-        let record = vigil_core::record::from_incident(incident);
+        let mut record = vigil_core::record::from_incident(incident);
+        record.insert("personal_data".into(), personal.into());
         println!("{:#}", serde_json::Value::Object(record));
         return;
     }
@@ -183,6 +202,20 @@ pub fn incident(incident: &Incident, taxonomy: &Taxonomy, lang: &str, as_json: b
             _ => value.to_string(),
         };
         println!("  {:<13} {shown}", format!("{name}:"));
+    }
+    match access {
+        PersonalAccess::Sealed => {
+            println!(
+                "  personal data: sealed to the coordinators (names, description, reporter); this device cannot read it"
+            );
+            return;
+        }
+        PersonalAccess::Draft => {
+            println!(
+                "  (a draft: it stays on this device until submitted, then only coordinators can read its personal data)"
+            );
+        }
+        PersonalAccess::Readable => {}
     }
     println!("  named people ({}):", incident.personal.persons.len());
     for p in &incident.personal.persons {

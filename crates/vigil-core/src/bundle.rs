@@ -159,7 +159,7 @@ impl Vault {
         if content.team != roster.team() {
             return Err(bad("it belongs to another team"));
         }
-        let mut inbox = Inbox::default();
+        let mut inbox = Inbox::new(&self.device);
         inbox.accept_members(&mut self.store, roster, content.members)?;
         if roster.role_of(&outer.exporter).is_none() {
             return Err(bad(

@@ -77,9 +77,26 @@ pub enum VaultError {
     /// The peer broke the sync protocol (the session ends; what arrived is kept).
     #[error("sync: {0}")]
     Sync(#[from] vigil_sync::SyncError),
+    /// Personal data sealed to the coordinators, which this device cannot open.
+    #[error(
+        "the personal data of this incident is sealed to the team's coordinators; this device can neither read nor change it"
+    )]
+    Sealed,
+    /// Sealed personal data that was altered.
+    #[error("the sealed personal data of this incident was altered; it is refused")]
+    Tampered,
     /// Reading or writing a file.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<vigil_sync::sealing::ReadError> for VaultError {
+    fn from(e: vigil_sync::sealing::ReadError) -> Self {
+        match e {
+            vigil_sync::sealing::ReadError::Document(e) => VaultError::Document(e),
+            vigil_sync::sealing::ReadError::Tampered => VaultError::Tampered,
+        }
+    }
 }
 
 impl From<CryptoError> for VaultError {

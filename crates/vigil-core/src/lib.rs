@@ -8,6 +8,7 @@ mod bundle;
 mod error;
 mod invite;
 mod peer;
+mod personal;
 mod team;
 mod vault;
 
@@ -15,6 +16,7 @@ pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
 pub use peer::{Node, SyncReport};
+pub use personal::PersonalAccess;
 pub use vault::{
     ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
 };

@@ -269,7 +269,7 @@ async fn initiate(
     let (tx, send_task) = spawn_sender(sender);
     let (mut session, first, position) = {
         let v = lock(vault)?;
-        let (session, first) = Session::initiate(&v.store)?;
+        let (session, first) = Session::initiate(&v.store, &v.device)?;
         (session, first, v.store.log_position()?)
     };
     queue(&tx, first);
@@ -302,7 +302,10 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
         };
         let (mut session, position) = {
             let v = lock(vault)?;
-            (Session::respond(&v.store)?, v.store.log_position()?)
+            (
+                Session::respond(&v.store, &v.device)?,
+                v.store.log_position()?,
+            )
         };
         if let Some(frame) = first {
             queue(&tx, handle(vault, &mut session, &frame)?);
@@ -355,7 +358,7 @@ async fn introduce(
     let mut guard = lock(vault)?;
     let v = &mut *guard;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
-    vigil_sync::Inbox::default().accept_members(&mut v.store, roster, entries)?;
+    vigil_sync::Inbox::new(&v.device).accept_members(&mut v.store, roster, entries)?;
     v.refresh_policy()?;
     if v.roster
         .as_ref()

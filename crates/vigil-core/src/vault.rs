@@ -9,13 +9,15 @@ use std::sync::Arc;
 use vigil_crypto::{DeviceKey, DevicePublicKey, KdfParams, KeyEnvelope, Unlocked, VaultKey};
 use vigil_exchange::{Format, LineError, csv_format, jsonl, record};
 use vigil_model::document::{
-    HistoryEntry, IMPORT_ACTOR_PREFIX, IncidentDocument, hex, import_actor,
+    HistoryEntry, IMPORT_ACTOR_PREFIX, IncidentDocument, PersonalPart, hex, import_actor,
 };
 use vigil_model::{Incident, IncidentId, Person, Status, Summary, Taxonomy};
 use vigil_report::Report;
 use vigil_store::{ListFilter, Store, StoreError, Writer};
+use vigil_sync::sealing::Readable;
 use vigil_sync::{Roster, signing};
 
+use crate::personal::{self, PersonalAccess, seen_summary};
 use crate::team::TeamPolicy;
 
 use crate::VaultError;
@@ -61,6 +63,9 @@ pub struct ExportOutcome {
     pub reporters: u64,
     /// Values of taxonomy fields marked personal.
     pub personal_fields: u64,
+    /// Incidents whose personal part is sealed to the coordinators: written without
+    /// it, since this device cannot read it.
+    pub sealed: u64,
 }
 
 impl ExportOutcome {
@@ -500,25 +505,33 @@ impl Vault {
         Ok(())
     }
 
-    /// Logs a new incident. It is validated against the taxonomy first.
+    /// Logs a new incident, validated against the taxonomy first. A draft stays on
+    /// this device, readable; any other status submits it: its personal part is
+    /// sealed to the coordinators before it enters the change history.
     pub fn add(&mut self, incident: &Incident) -> Result<IncidentId, VaultError> {
         self.taxonomy.validate(incident)?;
+        let recipients = self.sealing_recipients();
         let device = &self.device;
         self.store.write(|w| {
-            if w.has_incident(&incident.id)? {
+            if w.has_incident(&incident.id)? || w.draft(&incident.id)?.is_some() {
                 return Err(VaultError::AlreadyExists);
             }
-            put_new(w, device, incident)
+            if incident.status == Status::Draft {
+                personal::put_draft(w, incident)
+            } else {
+                put_new(w, device, incident, &recipients)
+            }
         })?;
         Ok(incident.id.clone())
     }
 
-    /// One incident, as its document holds it now.
+    /// One incident as this device reads it: where its personal part is sealed to
+    /// others, that part is empty (see [`Vault::read`]).
     pub fn get(&self, id: &IncidentId) -> Result<Incident, VaultError> {
-        Ok(self.document(id)?.incident()?)
+        Ok(self.read(id)?.0)
     }
 
-    fn document(&self, id: &IncidentId) -> Result<IncidentDocument, VaultError> {
+    pub(crate) fn document(&self, id: &IncidentId) -> Result<IncidentDocument, VaultError> {
         let changes = self.store.changes_of(id)?;
         if changes.is_empty() {
             return Err(VaultError::NotFound(id.clone()));
@@ -529,32 +542,73 @@ impl Vault {
     }
 
     /// Edits an incident: `edit` changes it, the result is validated and stored as
-    /// one change. Returns false if nothing changed.
+    /// one change. Returns false if nothing changed. A draft whose status leaves
+    /// `draft` is submitted: sealed, written to the history, its draft destroyed.
+    /// Where the personal part is sealed to others, `edit` sees it empty and may
+    /// not fill it ([`VaultError::Sealed`]).
     pub fn edit(
         &mut self,
         id: &IncidentId,
         edit: impl FnOnce(&mut Incident) -> Result<(), VaultError>,
     ) -> Result<bool, VaultError> {
+        let recipients = self.sealing_recipients();
         let actor = &self.actor;
         let device = &self.device;
         let taxonomy = &self.taxonomy;
-        self.store.write(|w| {
+        let (changed, submitted) = self.store.write(|w| {
+            if let Some(body) = w.draft(id)? {
+                let before = personal::decode_draft(&body)?;
+                let mut incident = before.clone();
+                edit(&mut incident)?;
+                incident.id = id.clone();
+                taxonomy.validate(&incident)?;
+                if incident == before {
+                    return Ok((false, false));
+                }
+                if incident.status == Status::Draft {
+                    personal::put_draft(w, &incident)?;
+                    return Ok((true, false));
+                }
+                w.delete_draft(id)?;
+                put_new(w, device, &incident, &recipients)?;
+                return Ok((true, true));
+            }
             let changes = w.changes_of(id)?;
             if changes.is_empty() {
                 return Err(VaultError::NotFound(id.clone()));
             }
             let mut doc = IncidentDocument::from_changes(changes.iter().map(Vec::as_slice))?;
-            let mut incident = doc.incident()?;
+            let readable = Readable::read(&doc, device)?;
+            let mut incident = readable.incident.clone();
             edit(&mut incident)?;
             incident.id = id.clone();
             taxonomy.validate(&incident)?;
-            let Some(change) = doc.update(actor, &incident, now())? else {
-                return Ok(false);
+            let part = if incident.personal == readable.incident.personal {
+                None
+            } else if readable.can_read() {
+                Some(personal::seal(&recipients, &incident)?)
+            } else {
+                return Err(VaultError::Sealed);
+            };
+            let Some(change) = doc.update(actor, &incident, part.as_ref(), now())? else {
+                return Ok((false, false));
             };
             w.insert_change(&signing::sign(device, id, change))?;
-            w.put_summary(&incident.summary())?;
-            Ok(true)
-        })
+            w.put_summary(&if part.is_some() {
+                seen_summary(&incident, &recipients, device.public())
+            } else {
+                Summary {
+                    sealed: !readable.can_read(),
+                    ..incident.summary()
+                }
+            })?;
+            Ok((true, false))
+        })?;
+        if submitted {
+            // The deleted draft's pages may still be in the write-ahead log.
+            self.store.checkpoint()?;
+        }
+        Ok(changed)
     }
 
     /// Finds the incident whose id is, or starts with, `text` (at least 4 hex digits;
@@ -623,7 +677,11 @@ impl Vault {
     }
 
     /// Who changed what and when in one incident, oldest first.
+    /// A draft has none: it has not left this device.
     pub fn history(&self, id: &IncidentId) -> Result<Vec<HistoryEntry>, VaultError> {
+        if self.store.draft(id)?.is_some() {
+            return Ok(Vec::new());
+        }
         Ok(self.document(id)?.history()?)
     }
 
@@ -639,6 +697,7 @@ impl Vault {
         let span = tracing::info_span!("vault.import", ?format, ?mode);
         let _enter = span.enter();
         let taxonomy = &self.taxonomy;
+        let recipients = self.sealing_recipients();
         let device = &self.device;
         let items: Box<dyn Iterator<Item = Result<Incident, LineError>> + '_> = match format {
             Format::Jsonl => Box::new(jsonl::read(BufReader::new(input), taxonomy)),
@@ -663,11 +722,11 @@ impl Vault {
                 if mode == ImportMode::AllOrNothing && !bad.is_empty() {
                     continue;
                 }
-                if w.has_incident(&incident.id)? {
+                if w.has_incident(&incident.id)? || w.draft(&incident.id)?.is_some() {
                     outcome.already_present += 1;
                     continue;
                 }
-                put_imported(w, device, &incident)?;
+                put_imported(w, device, &incident, &recipients)?;
                 outcome.added += 1;
             }
             if mode == ImportMode::AllOrNothing && !bad.is_empty() {
@@ -695,17 +754,23 @@ impl Vault {
     ) -> Result<ExportOutcome, VaultError> {
         let mut summaries = self.store.list(&ListFilter::default())?;
         summaries.reverse();
-        let incidents = summaries
+        let mut sealed = 0;
+        let mut incidents = Vec::with_capacity(summaries.len());
+        for s in summaries
             .iter()
             .filter(|s| statuses.is_empty() || statuses.contains(&s.status))
-            .map(|s| self.get(&s.id))
-            .collect::<Result<Vec<_>, _>>()?;
+        {
+            let (incident, access) = self.read(&s.id)?;
+            sealed += u64::from(access == PersonalAccess::Sealed);
+            incidents.push(incident);
+        }
         match format {
             Format::Jsonl => jsonl::write(out, &incidents)?,
             Format::Csv => csv_format::write(out, &self.taxonomy, &incidents)?,
         }
         let mut outcome = ExportOutcome {
             incidents: incidents.len() as u64,
+            sealed,
             ..ExportOutcome::default()
         };
         for i in &incidents {
@@ -752,11 +817,16 @@ impl Vault {
     }
 
     fn summaries_from_documents(&self) -> Result<Vec<Summary>, VaultError> {
-        self.store
+        let mut summaries = self
+            .store
             .incident_ids()?
             .iter()
-            .map(|id| Ok(self.get(id)?.summary()))
-            .collect()
+            .map(|id| Ok(Readable::read(&self.document(id)?, &self.device)?.summary()))
+            .collect::<Result<Vec<_>, VaultError>>()?;
+        for body in self.store.drafts()? {
+            summaries.push(personal::decode_draft(&body)?.summary());
+        }
+        Ok(summaries)
     }
 
     /// Rewrites every projection from the change log.
@@ -772,7 +842,9 @@ impl Vault {
     }
 
     /// Copies in every change `other` has and this vault lacks, and merges them into
-    /// the incidents here, in one transaction. Both sides' edits survive.
+    /// the incidents here, in one transaction. Both sides' edits survive. Personal
+    /// parts that only `other` can open are sealed again (a change of this device)
+    /// for the coordinators of both vaults.
     pub fn merge_from(&mut self, other: &Vault) -> Result<MergeOutcome, VaultError> {
         let span = tracing::info_span!("vault.merge");
         let _enter = span.enter();
@@ -789,17 +861,28 @@ impl Vault {
                 incoming.push((id, other.store.signed_changes(&missing)?));
             }
         }
+        // Both vaults are unlocked here, so whoever merges may read both: personal
+        // parts that only the other vault opens are sealed again for the owners of
+        // both, which makes the merge read the same on either side.
+        let mut recipients = self.sealing_recipients();
+        for key in other.sealing_recipients() {
+            if !recipients.contains(&key) {
+                recipients.push(key);
+            }
+        }
+        let actor = self.actor.clone();
+        let device = &self.device;
         let outcome = self.store.write(|w| {
             let mut outcome = MergeOutcome::default();
             for (id, missing) in &incoming {
                 let ours = w.changes_of(id)?;
-                let doc = IncidentDocument::from_changes(
+                let mut doc = IncidentDocument::from_changes(
                     ours.iter()
                         .map(Vec::as_slice)
                         .chain(missing.iter().map(|c| c.bytes.as_slice())),
                 )?;
-                let incident = doc.incident()?;
-                if &incident.id != id {
+                let mut readable = Readable::read(&doc, device)?;
+                if &readable.incident.id != id {
                     return Err(VaultError::Document(vigil_model::DocumentError::Shape(
                         "a change belongs to another incident".into(),
                     )));
@@ -808,7 +891,20 @@ impl Vault {
                 for change in missing {
                     inserted += u64::from(w.insert_change(change)?);
                 }
-                w.put_summary(&incident.summary())?;
+                if !readable.can_read() {
+                    let theirs = Readable::read(&doc, &other.device)?;
+                    if theirs.can_read() {
+                        let part = personal::seal(&recipients, &theirs.incident)?;
+                        if let Some(change) =
+                            doc.update(&actor, &theirs.incident, Some(&part), now())?
+                        {
+                            inserted +=
+                                u64::from(w.insert_change(&signing::sign(device, id, change))?);
+                        }
+                        readable = theirs;
+                    }
+                }
+                w.put_summary(&readable.summary())?;
                 outcome.incidents += 1;
                 outcome.changes += inserted;
             }
@@ -838,22 +934,45 @@ fn keep_person_ids(before: &[Person], after: &mut [Person]) {
     }
 }
 
-fn put_new(w: &Writer<'_>, device: &DeviceKey, incident: &Incident) -> Result<(), VaultError> {
+/// A submitted incident's first change, its personal part sealed to `recipients`.
+fn put_new(
+    w: &Writer<'_>,
+    device: &DeviceKey,
+    incident: &Incident,
+    recipients: &[DevicePublicKey],
+) -> Result<(), VaultError> {
     let actor = device.public().to_bytes();
-    let (_, change) = IncidentDocument::create(&actor, incident, now(), "created")?;
+    let part = personal::seal(recipients, incident)?;
+    let (_, change) = IncidentDocument::create(&actor, incident, &part, now(), "created")?;
     w.insert_change(&signing::sign(device, &incident.id, change))?;
-    w.put_summary(&incident.summary())?;
+    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
     Ok(())
 }
 
-/// An imported report's first change is made by the report's import actor and timed
-/// by the report (see [`import_actor`]); the importing device signs it.
-fn put_imported(w: &Writer<'_>, device: &DeviceKey, incident: &Incident) -> Result<(), VaultError> {
+/// An imported report's first change holds its public part, made by the report's
+/// import actor and timed by the report (see [`import_actor`]); the second, this
+/// device's, adds the sealed personal part. The importing device signs both.
+fn put_imported(
+    w: &Writer<'_>,
+    device: &DeviceKey,
+    incident: &Incident,
+    recipients: &[DevicePublicKey],
+) -> Result<(), VaultError> {
     let time =
         vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
-    let actor = import_actor(&incident.id);
-    let (_, change) = IncidentDocument::create(&actor, incident, time, "imported")?;
-    w.insert_change(&signing::sign(device, &incident.id, change))?;
-    w.put_summary(&incident.summary())?;
+    let part = personal::seal(recipients, incident)?;
+    let (mut doc, first) = IncidentDocument::create(
+        &import_actor(&incident.id),
+        incident,
+        &PersonalPart::Absent,
+        time,
+        "imported",
+    )?;
+    w.insert_change(&signing::sign(device, &incident.id, first))?;
+    let actor = device.public().to_bytes();
+    if let Some(sealed) = doc.update(&actor, incident, Some(&part), now())? {
+        w.insert_change(&signing::sign(device, &incident.id, sealed))?;
+    }
+    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
     Ok(())
 }

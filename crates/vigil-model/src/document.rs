@@ -3,15 +3,124 @@
 //! history of who changed what and when.
 //!
 //! The document is the value of the incident, reconciled with `autosurgeon`: edits
-//! write only what changed, named people are a list keyed by their record id, so two
-//! devices editing different fields or different people merge without losing either.
+//! write only what changed, so two devices editing different fields merge without
+//! losing either. The personal part is one value, [`PersonalPart`]: sealed bytes that
+//! only coordinators open (see `vigil_sync::sealing`); documents written before
+//! sealing hold it in the open, as a map.
 
 use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, transaction::CommitOptions};
+use autosurgeon::bytes::ByteVec;
+use autosurgeon::{Hydrate, MaybeMissing, Reconcile};
 use serde_json::Value;
 
-use crate::incident::Incident;
+use crate::incident::{Affected, FieldValue, Incident, IncidentId, Personal, Place, Status};
+
+/// The personal part of an incident as its document holds it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum PersonalPart {
+    /// Not written yet: the first change of an imported report holds only the public
+    /// part, so that two importers make the same change.
+    #[default]
+    Absent,
+    /// Sealed to the team's coordinators: bytes that only they can open.
+    Sealed(Vec<u8>),
+    /// In the open: documents written before sealing existed, and tests.
+    Open(Personal),
+}
+
+/// The document's shape: the incident's public fields, then its personal part,
+/// under `sealed` (bytes) or, in documents written before sealing, `personal` (a map).
+#[derive(Debug, Clone, Reconcile, Hydrate)]
+struct Stored {
+    #[autosurgeon(with = "id_text")]
+    id: IncidentId,
+    phase: String,
+    category: String,
+    occurred_at: String,
+    reported_at: String,
+    place: Place,
+    affected: Affected,
+    details: BTreeMap<String, FieldValue>,
+    status: Status,
+    sealed: MaybeMissing<Option<ByteVec>>,
+    personal: MaybeMissing<Option<Personal>>,
+}
+
+impl Stored {
+    fn new(incident: &Incident, personal: &PersonalPart) -> Self {
+        let mut stored = Self {
+            id: incident.id.clone(),
+            phase: incident.phase.clone(),
+            category: incident.category.clone(),
+            occurred_at: incident.occurred_at.clone(),
+            reported_at: incident.reported_at.clone(),
+            place: incident.place.clone(),
+            affected: incident.affected.clone(),
+            details: incident.details.clone(),
+            status: incident.status,
+            sealed: MaybeMissing::Missing,
+            personal: MaybeMissing::Missing,
+        };
+        stored.set_personal(personal);
+        stored
+    }
+
+    /// Writes the personal part; a sealed part clears an open one (it stays in the
+    /// history, which is why nothing new is ever written in the open).
+    fn set_personal(&mut self, personal: &PersonalPart) {
+        match personal {
+            PersonalPart::Absent => {}
+            PersonalPart::Sealed(bytes) => {
+                self.sealed = MaybeMissing::Present(Some(ByteVec::from(bytes.clone())));
+                if matches!(self.personal, MaybeMissing::Present(Some(_))) {
+                    self.personal = MaybeMissing::Present(None);
+                }
+            }
+            PersonalPart::Open(open) => self.personal = MaybeMissing::Present(Some(open.clone())),
+        }
+    }
+
+    fn set_public(&mut self, incident: &Incident) {
+        let personal = std::mem::take(&mut self.personal);
+        let sealed = std::mem::take(&mut self.sealed);
+        *self = Self {
+            sealed,
+            personal,
+            ..Self::new(incident, &PersonalPart::Absent)
+        };
+    }
+
+    fn personal_part(&self) -> PersonalPart {
+        match (&self.sealed, &self.personal) {
+            (MaybeMissing::Present(Some(bytes)), _) => PersonalPart::Sealed(bytes.to_vec()),
+            (_, MaybeMissing::Present(Some(open))) => PersonalPart::Open(open.clone()),
+            _ => PersonalPart::Absent,
+        }
+    }
+
+    fn into_incident(self) -> (Incident, PersonalPart) {
+        let part = self.personal_part();
+        let personal = match &part {
+            PersonalPart::Open(open) => open.clone(),
+            _ => Personal::default(),
+        };
+        let incident = Incident {
+            id: self.id,
+            phase: self.phase,
+            category: self.category,
+            occurred_at: self.occurred_at,
+            reported_at: self.reported_at,
+            place: self.place,
+            affected: self.affected,
+            details: self.details,
+            status: self.status,
+            personal,
+        };
+        (incident, part)
+    }
+}
 
 /// A change as the store keeps it: its hash and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,16 +218,18 @@ impl std::fmt::Debug for IncidentDocument {
 }
 
 impl IncidentDocument {
-    /// A new document holding `incident`, written by `actor`; returns its first
-    /// change, noted with `message` (`created`, `imported`).
+    /// A new document holding the public part of `incident` and `personal` (the
+    /// incident's own `personal` field is not written), made by `actor`; returns its
+    /// first change, noted with `message` (`created`, `imported`).
     pub fn create(
         actor: &[u8],
         incident: &Incident,
+        personal: &PersonalPart,
         time: i64,
         message: &str,
     ) -> Result<(Self, EncodedChange), DocumentError> {
         let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
-        autosurgeon::reconcile(&mut doc, incident)
+        autosurgeon::reconcile(&mut doc, Stored::new(incident, personal))
             .map_err(|e| DocumentError::Shape(e.to_string()))?;
         let mut this = Self { doc };
         let change = this
@@ -144,23 +255,41 @@ impl IncidentDocument {
         parse_change(bytes).map(EncodedChange::from_change)
     }
 
-    /// The incident the document holds now.
-    pub fn incident(&self) -> Result<Incident, DocumentError> {
+    fn stored(&self) -> Result<Stored, DocumentError> {
         contain_panics(|| {
             autosurgeon::hydrate(&self.doc).map_err(|e| DocumentError::Shape(e.to_string()))
         })
     }
 
-    /// Writes `incident` over the document as `actor`; returns the change, or `None`
-    /// when nothing differs.
+    /// The incident the document holds now, and its personal part. The incident's
+    /// `personal` field is filled only from an open part; a sealed one is for
+    /// `vigil_sync::sealing` to open.
+    pub fn read(&self) -> Result<(Incident, PersonalPart), DocumentError> {
+        Ok(self.stored()?.into_incident())
+    }
+
+    /// The incident the document holds now; see [`IncidentDocument::read`].
+    pub fn incident(&self) -> Result<Incident, DocumentError> {
+        Ok(self.read()?.0)
+    }
+
+    /// Writes the public part of `incident` over the document as `actor`, and
+    /// `personal` if given (`None` keeps the personal part as it is); returns the
+    /// change, or `None` when nothing differs.
     pub fn update(
         &mut self,
         actor: &[u8],
         incident: &Incident,
+        personal: Option<&PersonalPart>,
         time: i64,
     ) -> Result<Option<EncodedChange>, DocumentError> {
+        let mut stored = self.stored()?;
+        stored.set_public(incident);
+        if let Some(personal) = personal {
+            stored.set_personal(personal);
+        }
         self.doc.set_actor(ActorId::from(actor));
-        autosurgeon::reconcile(&mut self.doc, incident)
+        autosurgeon::reconcile(&mut self.doc, stored)
             .map_err(|e| DocumentError::Shape(e.to_string()))?;
         self.commit("edited", time)
     }
@@ -221,13 +350,21 @@ impl IncidentDocument {
         if heads.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let past = self.doc.fork_at(heads)?;
-        let incident: Incident =
-            autosurgeon::hydrate(&past).map_err(|e| DocumentError::Shape(e.to_string()))?;
+        let past = Self {
+            doc: self.doc.fork_at(heads)?,
+        };
+        let (incident, personal) = past.read()?;
         let value =
             serde_json::to_value(&incident).map_err(|e| DocumentError::Shape(e.to_string()))?;
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat);
+        if let PersonalPart::Sealed(bytes) = personal {
+            // A history tells that the sealed part changed, never what it holds.
+            let digest: u64 = bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            flat.insert("personal.sealed".to_owned(), Value::from(digest));
+        }
         Ok(flat)
     }
 
@@ -336,10 +473,33 @@ fn diff(before: &BTreeMap<String, Value>, after: &BTreeMap<String, Value>) -> Ve
         .collect()
 }
 
+mod id_text {
+    use autosurgeon::{Hydrate, HydrateError, Prop, ReadDoc, Reconciler};
+
+    use crate::IncidentId;
+
+    pub(super) fn reconcile<R: Reconciler>(id: &IncidentId, mut r: R) -> Result<(), R::Error> {
+        r.str(id.as_str())
+    }
+
+    pub(super) fn hydrate<D: ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+        prop: Prop<'_>,
+    ) -> Result<IncidentId, HydrateError> {
+        let text = String::hydrate(doc, obj, prop)?;
+        IncidentId::parse(&text).ok_or_else(|| HydrateError::unexpected("a UUID", text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::incident::*;
+
+    fn open(incident: &Incident) -> PersonalPart {
+        PersonalPart::Open(incident.personal.clone())
+    }
 
     fn sample() -> Incident {
         Incident {
@@ -355,7 +515,9 @@ mod tests {
     #[test]
     fn an_incident_survives_its_document() {
         let incident = sample();
-        let (doc, change) = IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
+        let (doc, change) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
         assert_eq!(doc.incident().unwrap(), incident);
         let rebuilt = IncidentDocument::from_changes([change.bytes.as_slice()]).unwrap();
         assert_eq!(rebuilt.incident().unwrap(), incident);
@@ -365,7 +527,8 @@ mod tests {
     fn concurrent_edits_on_two_devices_both_survive() {
         let incident = sample();
         let (mut a, first) =
-            IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
         let mut b = IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap();
 
         let mut on_a = a.incident().unwrap();
@@ -373,14 +536,20 @@ mod tests {
         on_a.personal
             .persons
             .push(Person::new("Aidar Omarov", None));
-        let change_a = a.update(b"device-a", &on_a, 2).unwrap().unwrap();
+        let change_a = a
+            .update(b"device-a", &on_a, Some(&open(&on_a)), 2)
+            .unwrap()
+            .unwrap();
 
         let mut on_b = b.incident().unwrap();
         on_b.status = Status::Verified;
         on_b.personal
             .persons
             .push(Person::new("Serik Abenov", None));
-        let change_b = b.update(b"device-b", &on_b, 3).unwrap().unwrap();
+        let change_b = b
+            .update(b"device-b", &on_b, Some(&open(&on_b)), 3)
+            .unwrap()
+            .unwrap();
 
         a.apply([change_b.bytes.as_slice()]).unwrap();
         b.apply([change_a.bytes.as_slice()]).unwrap();
@@ -394,18 +563,27 @@ mod tests {
     #[test]
     fn an_unchanged_incident_makes_no_change() {
         let incident = sample();
-        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 1, "created").unwrap();
-        assert!(doc.update(b"device-a", &incident, 2).unwrap().is_none());
+        let (mut doc, _) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
+        assert!(
+            doc.update(b"device-a", &incident, Some(&open(&incident)), 2)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn history_tells_who_changed_what_without_personal_values() {
         let incident = sample();
-        let (mut doc, _) = IncidentDocument::create(b"device-a", &incident, 10, "created").unwrap();
+        let (mut doc, _) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 10, "created")
+                .unwrap();
         let mut edited = incident.clone();
         edited.status = Status::Verified;
         edited.personal.description = "Held without water or food.".into();
-        doc.update(b"device-b", &edited, 20).unwrap();
+        doc.update(b"device-b", &edited, Some(&open(&edited)), 20)
+            .unwrap();
         let history = doc.history().unwrap();
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].actor, hex(b"device-b"));
@@ -414,6 +592,45 @@ mod tests {
         assert_eq!(fields, ["personal.description", "status"]);
         assert_eq!(history[1].edits[1].after.as_deref(), Some("verified"));
         assert_eq!(history[1].edits[0].after, None);
+    }
+
+    #[test]
+    fn a_sealed_part_replaces_an_open_one_and_keeps_through_public_edits() {
+        let incident = sample();
+        let (mut doc, _) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
+        let sealed = PersonalPart::Sealed(vec![7; 40]);
+        doc.update(b"device-a", &incident, Some(&sealed), 2)
+            .unwrap()
+            .unwrap();
+        let mut edited = incident.clone();
+        edited.place.city = "Astana".into();
+        edited.personal = Personal::default();
+        doc.update(b"device-b", &edited, None, 3).unwrap().unwrap();
+        let (now, part) = doc.read().unwrap();
+        assert_eq!(part, sealed);
+        assert_eq!(now.place.city, "Astana");
+        assert_eq!(now.personal, Personal::default());
+        let history = doc.history().unwrap();
+        let fields: Vec<_> = history[1].edits.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"personal.sealed"), "{fields:?}");
+        assert!(history[1].edits.iter().all(|e| e.after.is_none()));
+    }
+
+    #[test]
+    fn a_public_first_change_takes_a_personal_part_later() {
+        let incident = sample();
+        let (mut doc, first) =
+            IncidentDocument::create(b"import", &incident, &PersonalPart::Absent, 1, "imported")
+                .unwrap();
+        assert_eq!(doc.read().unwrap().1, PersonalPart::Absent);
+        assert!(!String::from_utf8_lossy(&first.bytes).contains("Aibek"));
+        let sealed = PersonalPart::Sealed(vec![1, 2, 3]);
+        doc.update(b"device-a", &incident, Some(&sealed), 2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(doc.read().unwrap().1, sealed);
     }
 
     #[test]

@@ -317,11 +317,10 @@ pub struct Personal {
     pub details: BTreeMap<String, FieldValue>,
 }
 
-/// One incident report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+/// One incident report. Its Automerge form is `document::Stored`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// The incident's id.
-    #[autosurgeon(with = "id_text")]
     pub id: IncidentId,
     /// Phase id from the taxonomy (campaign, election day, ...).
     pub phase: String,
@@ -395,24 +394,5 @@ impl Incident {
     /// The legal qualification, if set.
     pub fn legal(&self) -> Option<&Legal> {
         self.field("legal").and_then(FieldValue::as_legal)
-    }
-}
-
-mod id_text {
-    use autosurgeon::{Hydrate, HydrateError, Prop, ReadDoc, Reconciler};
-
-    use super::IncidentId;
-
-    pub(super) fn reconcile<R: Reconciler>(id: &IncidentId, mut r: R) -> Result<(), R::Error> {
-        r.str(id.as_str())
-    }
-
-    pub(super) fn hydrate<D: ReadDoc>(
-        doc: &D,
-        obj: &automerge::ObjId,
-        prop: Prop<'_>,
-    ) -> Result<IncidentId, HydrateError> {
-        let text = String::hydrate(doc, obj, prop)?;
-        IncidentId::parse(&text).ok_or_else(|| HydrateError::unexpected("a UUID", text))
     }
 }

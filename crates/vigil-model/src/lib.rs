@@ -11,7 +11,7 @@ pub mod summary;
 pub mod taxonomy;
 pub mod validate;
 
-pub use document::{DocumentError, IncidentDocument};
+pub use document::{DocumentError, IncidentDocument, PersonalPart};
 pub use incident::{
     Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place, Status,
 };

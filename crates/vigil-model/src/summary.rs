@@ -53,6 +53,10 @@ pub struct Summary {
     pub named: Vec<String>,
     /// Names, as written, of the people who agreed to be named in public reports.
     pub published: Vec<String>,
+    /// The personal part is sealed to coordinators and this device cannot open it:
+    /// `named` and `published` are unknown here, not empty.
+    #[serde(default)]
+    pub sealed: bool,
 }
 
 impl Incident {
@@ -105,6 +109,7 @@ impl Incident {
             perpetrator: text("perpetrator"),
             named,
             published,
+            sealed: false,
         }
     }
 }

@@ -73,7 +73,7 @@ proptest! {
     #[test]
     fn replicas_converge(steps in prop::collection::vec((0usize..3, edit(), 0usize..3, 0usize..3), 1..40)) {
         let actors: [&[u8]; 3] = [b"device-0", b"device-1", b"device-2"];
-        let (doc, first) = IncidentDocument::create(actors[0], &base(), 0, "created").unwrap();
+        let (doc, first) = IncidentDocument::create(actors[0], &base(), &PersonalPart::Open(base().personal), 0, "created").unwrap();
         drop(doc);
         let mut replicas: Vec<IncidentDocument> = (0..3)
             .map(|_| IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap())
@@ -81,7 +81,7 @@ proptest! {
         for (time, (who, edit, from, to)) in steps.iter().enumerate() {
             let mut incident = replicas[*who].incident().unwrap();
             apply(&mut incident, edit);
-            replicas[*who].update(actors[*who], &incident, time as i64).unwrap();
+            replicas[*who].update(actors[*who], &incident, Some(&PersonalPart::Open(incident.personal.clone())), time as i64).unwrap();
             // Some pair meets and shares what one of them has.
             if from != to {
                 let changes: Vec<Vec<u8>> = replicas[*from].changes().into_iter().map(|c| c.bytes).collect();
@@ -108,7 +108,7 @@ proptest! {
     /// Bytes from outside that claim to be changes give an error, never a panic.
     #[test]
     fn damaged_changes_are_errors(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let (_, change) = IncidentDocument::create(b"device-0", &base(), 0, "created").unwrap();
+        let (_, change) = IncidentDocument::create(b"device-0", &base(), &PersonalPart::Absent, 0, "created").unwrap();
         let mut bytes = change.bytes.clone();
         for (at, byte) in flips {
             let i = at.index(bytes.len());

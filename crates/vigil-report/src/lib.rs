@@ -36,6 +36,10 @@ pub struct Figures {
     pub cities: usize,
     /// Distinct people identified by name.
     pub named_people: usize,
+    /// Events whose names are sealed to the coordinators, which this device cannot
+    /// read: `named_people` does not count them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sealed_events: u64,
     /// People per legal article.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_article: BTreeMap<String, u64>,
@@ -131,6 +135,7 @@ pub fn count<'a>(summaries: impl IntoIterator<Item = &'a Summary>, counted: &[St
         f.people_is_lower_bound |= s.at_least;
         acc.cities.insert(s.city.trim().to_lowercase());
         acc.named.extend(s.named.iter().cloned());
+        f.sealed_events += u64::from(s.sealed);
         for name in &s.published {
             acc.published
                 .entry(vigil_model::name_key(name))

@@ -242,6 +242,20 @@ fn line(f: &Figures, taxonomy: &Taxonomy, lang: &str) -> String {
     if !f.named_with_consent.is_empty() {
         let _ = write!(s, " {named}: {}.", f.named_with_consent.join(", "));
     }
+    if f.sealed_events > 0 {
+        let _ = match w {
+            Words::En => write!(
+                s,
+                " Names in {} are sealed to the coordinators and not counted here.",
+                en(f.sealed_events, "event", "events")
+            ),
+            Words::Ru => write!(
+                s,
+                " Имена в {} зашифрованы для координаторов и здесь не учтены.",
+                ru(f.sealed_events, ["случае", "случаях", "случаях"])
+            ),
+        };
+    }
     breakdown(&mut s, by_article, &f.by_article, article);
     breakdown(
         &mut s,

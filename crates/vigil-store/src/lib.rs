@@ -159,6 +159,7 @@ impl Store {
              PRAGMA synchronous = FULL;
              PRAGMA temp_store = MEMORY;
              PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -16384;",
         )?;
@@ -182,6 +183,35 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Moves everything in the write-ahead log into the database and empties the log
+    /// file, so that pages a deletion overwrote survive in neither.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// A draft's stored body.
+    pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT body FROM drafts WHERE id = ?1",
+                [id.to_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every draft's stored body.
+    pub fn drafts(&self) -> Result<Vec<Vec<u8>>> {
+        let mut stmt = self.conn.prepare("SELECT body FROM drafts ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     /// Runs `f` in one write transaction: all of it is stored, or none.
@@ -477,6 +507,35 @@ impl Writer<'_> {
     /// Writes an incident's summary over its projection.
     pub fn put_summary(&self, summary: &Summary) -> Result<()> {
         projection::put(&self.tx, summary)
+    }
+
+    /// Stores a draft's body, over any earlier one.
+    pub fn put_draft(&self, id: &IncidentId, body: &[u8]) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO drafts (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            params![id.to_bytes(), body],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a draft (its bytes are overwritten with zeros); false if there was none.
+    pub fn delete_draft(&self, id: &IncidentId) -> Result<bool> {
+        Ok(self
+            .tx
+            .execute("DELETE FROM drafts WHERE id = ?1", [id.to_bytes()])?
+            > 0)
+    }
+
+    /// A draft's stored body, as this transaction sees it.
+    pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT body FROM drafts WHERE id = ?1",
+                [id.to_bytes()],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Sets a metadata value.

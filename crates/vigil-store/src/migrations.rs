@@ -96,6 +96,17 @@ const STEPS: &[&str] = &[
     // 3: names that may be published.
     "-- The name as written, when the person agreed to be named in public reports.
      ALTER TABLE incident_names ADD COLUMN published TEXT;",
+    // 4: sealed personal data, drafts.
+    "-- 1 when the incident's personal part is sealed to other devices: its names are
+     -- unknown here, not absent.
+     ALTER TABLE incidents ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+
+     -- Incidents this device is still writing: readable, never synced, and deleted
+     -- (its bytes overwritten: secure_delete) when submitted as a sealed document.
+     CREATE TABLE drafts (
+         id   BLOB PRIMARY KEY,
+         body BLOB NOT NULL
+     );",
 ];
 
 /// Upgrades the schema from `version` to [`SCHEMA_VERSION`].

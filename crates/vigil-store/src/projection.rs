@@ -28,13 +28,13 @@ pub struct ListFilter {
 
 const COLUMNS: &str = "id, phase, category, status, occurred_at, reported_at, region, city, \
     polling_station, people, at_least, affected_role, context, preventive, article, grounds, \
-    impersonation, held_hours, perpetrator";
+    impersonation, held_hours, perpetrator, sealed";
 
 pub(crate) fn put(conn: &Connection, s: &Summary) -> Result<()> {
     let id = s.id.to_bytes();
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO incidents ({COLUMNS}, occurred_unix) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
     ))?;
     stmt.execute(params![
         id,
@@ -56,6 +56,7 @@ pub(crate) fn put(conn: &Connection, s: &Summary) -> Result<()> {
         s.impersonation,
         s.held_hours,
         s.perpetrator,
+        s.sealed,
         // Listings sort by the instant, whatever offset each time was written with.
         parse_time(&s.occurred_at).map_or(0, |t| t.unix_timestamp()),
     ])?;
@@ -95,6 +96,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Summary> {
         perpetrator: row.get(18)?,
         named: Vec::new(),
         published: Vec::new(),
+        sealed: row.get(19)?,
     })
 }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use vigil_crypto::DevicePublicKey;
+use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::IncidentId;
 use vigil_model::document::{DocumentError, IncidentDocument};
 use vigil_store::{SignedChange, Store, StoreError, Writer};
 
 use crate::frame::WireEntry;
 use crate::membership::SignedEntry;
+use crate::sealing::{ReadError, Readable};
 use crate::signing::{WireChange, verify};
 use crate::{Refusal, Roster};
 
@@ -33,8 +34,10 @@ pub struct Tally {
 }
 
 /// Takes in changes and membership entries from a peer or a bundle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inbox {
+    /// This device, which opens the personal parts sealed to it for its projections.
+    reader: DeviceKey,
     /// Verified changes whose earlier changes have not arrived yet.
     pending: Vec<SignedChange>,
     /// Changes by authors not (yet) known here: the membership entry that admits
@@ -50,6 +53,17 @@ fn fingerprint(key: &[u8; 32]) -> String {
 }
 
 impl Inbox {
+    /// An inbox for the vault of `device`.
+    pub fn new(device: &DeviceKey) -> Self {
+        Self {
+            reader: device.clone(),
+            pending: Vec::new(),
+            unknown_authors: Vec::new(),
+            pending_bytes: 0,
+            tally: Tally::default(),
+        }
+    }
+
     /// Verifies membership entries and stores those that pass, in one transaction.
     /// The roster is updated as they are.
     pub fn accept_members(
@@ -128,7 +142,7 @@ impl Inbox {
         let tally = store.write(|w| {
             let mut tally = Tally::default();
             for (incident, changes) in &by_incident {
-                apply_incident(w, incident, changes, &mut tally, &mut waiting)?;
+                apply_incident(w, &self.reader, incident, changes, &mut tally, &mut waiting)?;
             }
             Ok::<_, StoreError>(tally)
         })?;
@@ -182,6 +196,7 @@ impl Inbox {
 /// applies is kept, one that does not is refused, one whose history is missing waits.
 fn apply_incident(
     w: &Writer<'_>,
+    reader: &DeviceKey,
     incident: &IncidentId,
     changes: &[SignedChange],
     tally: &mut Tally,
@@ -225,11 +240,15 @@ fn apply_incident(
     if kept.is_empty() {
         return Ok(());
     }
-    let summary = match doc.incident() {
-        Ok(value) if &value.id == incident => value.summary(),
-        _ => {
+    let summary = match Readable::read(&doc, reader) {
+        Ok(value) if &value.incident.id == incident => value.summary(),
+        result => {
+            let reason = match result {
+                Err(ReadError::Tampered) => "its sealed personal data was altered",
+                _ => "the changes do not make the incident they claim",
+            };
             tracing::warn!(
-                reason = %Refusal::DoesNotApply("the changes do not make the incident they claim".into()),
+                reason = %Refusal::DoesNotApply(reason.into()),
                 count = kept.len(),
                 "changes refused"
             );

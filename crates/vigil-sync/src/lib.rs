@@ -9,6 +9,7 @@
 //!   signature, author's membership and role, then applied in one transaction.
 //! - [`reconcile`]: range-based set reconciliation over the whole collection's
 //!   hashes (changes and membership entries) at once.
+//! - [`sealing`]: the personal part of incidents, sealed to the coordinators.
 //! - [`Session`]: one sync between two devices: reconciliation, and exactly the
 //!   missing items in the same flights.
 
@@ -16,6 +17,7 @@ pub mod frame;
 mod inbox;
 pub mod membership;
 pub mod reconcile;
+pub mod sealing;
 mod session;
 pub mod signing;
 

@@ -8,6 +8,7 @@
 //! two. Every batch received is applied in its own transaction, so a cut connection
 //! keeps what arrived and the next sync does not send it again.
 
+use vigil_crypto::DeviceKey;
 use vigil_store::Store;
 
 use crate::frame::WireEntry;
@@ -84,7 +85,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    fn new(side: Side, store: &Store) -> Result<Self, SyncError> {
+    fn new(side: Side, store: &Store, device: &DeviceKey) -> Result<Self, SyncError> {
         let items = store
             .sync_items()?
             .into_iter()
@@ -93,7 +94,7 @@ impl Session {
         Ok(Self {
             side,
             items: Items::new(items),
-            inbox: Inbox::default(),
+            inbox: Inbox::new(device),
             stats: SyncStats::default(),
             reconciled: false,
             awaiting: 0,
@@ -104,16 +105,16 @@ impl Session {
     }
 
     /// Starts a session as the side that connected; returns the frames to send.
-    pub fn initiate(store: &Store) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
-        let mut session = Self::new(Side::Initiator, store)?;
+    pub fn initiate(store: &Store, device: &DeviceKey) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
+        let mut session = Self::new(Side::Initiator, store, device)?;
         let first = session.items.initial();
         let frames = session.encode(vec![Frame::Reconcile(first)]);
         Ok((session, frames))
     }
 
     /// Starts a session as the side that was connected to.
-    pub fn respond(store: &Store) -> Result<Self, SyncError> {
-        Self::new(Side::Responder, store)
+    pub fn respond(store: &Store, device: &DeviceKey) -> Result<Self, SyncError> {
+        Self::new(Side::Responder, store, device)
     }
 
     /// Whether the session is over (nothing more to send or wait for).

@@ -1,6 +1,6 @@
 use vigil_crypto::DeviceKey;
 use vigil_model::Incident;
-use vigil_model::document::IncidentDocument;
+use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_store::{SignedChange, Store};
 
 use super::*;
@@ -40,8 +40,14 @@ impl Device {
         incident.id = vigil_model::IncidentId::random();
         incident.place.city = city.into();
         let actor = self.key.public().to_bytes();
-        let (_, change) =
-            IncidentDocument::create(&actor, &incident, 1_700_000_000, "created").unwrap();
+        let (_, change) = IncidentDocument::create(
+            &actor,
+            &incident,
+            &PersonalPart::Absent,
+            1_700_000_000,
+            "created",
+        )
+        .unwrap();
         let signed = sign(&self.key, &incident.id, change);
         self.store
             .write(|w| {
@@ -91,8 +97,8 @@ fn team() -> (Device, Device) {
 /// Runs a whole session between two devices, frames passed in memory; `cut_after`
 /// drops the connection after that many frames reached the responder.
 fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats, SyncStats) {
-    let (mut initiator, mut to_b) = Session::initiate(&a.store).unwrap();
-    let mut responder = Session::respond(&b.store).unwrap();
+    let (mut initiator, mut to_b) = Session::initiate(&a.store, &a.key).unwrap();
+    let mut responder = Session::respond(&b.store, &b.key).unwrap();
     let mut delivered = 0;
     while !(initiator.is_finished() && to_b.is_empty()) {
         let mut to_a = Vec::new();
@@ -212,7 +218,7 @@ fn a_cut_session_keeps_what_arrived_and_the_next_one_sends_only_the_rest() {
 }
 
 fn push(a: &mut Device, b: &mut Device, changes: Vec<WireChange>) -> SyncStats {
-    let mut session = Session::respond(&b.store).unwrap();
+    let mut session = Session::respond(&b.store, &b.key).unwrap();
     let _ = a;
     session
         .receive(
@@ -257,8 +263,14 @@ fn forged_unsigned_and_foreign_changes_are_refused_and_the_rest_applies() {
     let foreign = {
         let mut incident = Incident::example();
         incident.id = vigil_model::IncidentId::random();
-        let (_, change) =
-            IncidentDocument::create(&s.key.public().to_bytes(), &incident, 1, "created").unwrap();
+        let (_, change) = IncidentDocument::create(
+            &s.key.public().to_bytes(),
+            &incident,
+            &PersonalPart::Absent,
+            1,
+            "created",
+        )
+        .unwrap();
         WireChange::from(sign(&a.key, &incident.id, change))
     };
     let mut garbage = WireChange::from(good.clone());
@@ -318,7 +330,7 @@ fn garbage_frames_end_the_session_without_touching_the_store() {
         vec![1; 100],
         vec![0; MAX_FRAME + 1],
     ] {
-        let mut session = Session::respond(&b.store).unwrap();
+        let mut session = Session::respond(&b.store, &b.key).unwrap();
         assert!(
             session
                 .receive(&bytes, &mut b.store, &mut b.roster)
@@ -327,7 +339,7 @@ fn garbage_frames_end_the_session_without_touching_the_store() {
     }
     // A well-formed frame with a nonsense reconciliation message: an error or an
     // answer, never a panic.
-    let mut session = Session::respond(&b.store).unwrap();
+    let mut session = Session::respond(&b.store, &b.key).unwrap();
     let _ = session.receive(&[1, 0, 5, 0x61, 1, 2, 3, 4, 5], &mut b.store, &mut b.roster);
     assert_eq!(b.hashes(), before);
 }
@@ -339,7 +351,7 @@ proptest::proptest! {
         let (mut a, mut b) = team();
         a.log("Almaty");
         let before = b.hashes();
-        let mut session = Session::respond(&b.store).unwrap();
+        let mut session = Session::respond(&b.store, &b.key).unwrap();
         for mut frame in frames {
             if let Some(first) = frame.first_mut() {
                 *first = PROTOCOL_VERSION;
@@ -360,8 +372,8 @@ fn a_replayed_session_changes_nothing() {
     for i in 0..20 {
         a.log(&format!("city {i}"));
     }
-    let (mut initiator, mut flight) = Session::initiate(&a.store).unwrap();
-    let mut responder = Session::respond(&b.store).unwrap();
+    let (mut initiator, mut flight) = Session::initiate(&a.store, &a.key).unwrap();
+    let mut responder = Session::respond(&b.store, &b.key).unwrap();
     let mut recorded = Vec::new();
     while !flight.is_empty() {
         let mut replies = Vec::new();
@@ -383,7 +395,7 @@ fn a_replayed_session_changes_nothing() {
     }
     assert_eq!(responder.stats().changes_received, 20);
     let before = b.hashes();
-    let mut replay = Session::respond(&b.store).unwrap();
+    let mut replay = Session::respond(&b.store, &b.key).unwrap();
     for frame in &recorded {
         let _ = replay.receive(frame, &mut b.store, &mut b.roster);
     }
@@ -412,7 +424,7 @@ fn changes_wait_for_the_entry_that_admits_their_author() {
     a.roster.insert(add.clone()).unwrap();
     let mut n = Device::new(newcomer, &a.roster);
     let change = n.log("Kokshetau");
-    let mut session = Session::respond(&b.store).unwrap();
+    let mut session = Session::respond(&b.store, &b.key).unwrap();
     let frames = [
         Frame::Changes(vec![WireChange::from(change.clone())]),
         Frame::Members(vec![WireEntry {
@@ -437,7 +449,7 @@ fn changes_wait_for_the_entry_that_admits_their_author() {
     assert!(b.hashes().contains(&change.hash));
     // Without the entry, the same change is refused when the session ends.
     let (_, mut c) = team();
-    let mut session = Session::respond(&c.store).unwrap();
+    let mut session = Session::respond(&c.store, &c.key).unwrap();
     for frame in [
         Frame::Changes(vec![WireChange::from(change)]),
         Frame::Done {

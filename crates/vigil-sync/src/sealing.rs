@@ -1,0 +1,292 @@
+//! The personal part of an incident, sealed to the team's coordinators.
+//!
+//! A device that submits an incident seals its personal part (names, free text, the
+//! reporting observer, personal taxonomy fields) to the coordinators that the
+//! membership names at that moment, with [`vigil_crypto::sealed`]: each coordinator's
+//! device key, in X25519 form, is a recipient. The submitting device is not one
+//! unless it is a coordinator itself, so a field phone keeps only what it cannot
+//! read back. A vault without a team seals to its own device: its owner is its
+//! coordinator.
+//!
+//! Inside the seal, before the personal part, is the list of recipients: a
+//! coordinator who opens it learns whom it was sealed to, and so whether a newer
+//! coordinator lacks it ([re-share](crate::sealing::needs_reshare)) or a revoked one
+//! still holds it. The incident id is the associated data, so a sealed part moved
+//! into another incident does not open. The plaintext is padded to a multiple of
+//! [`PAD`] bytes, so the size of the seal tells little about the length of names.
+//!
+//! Plaintext layout: version (1), recipient count (u16, big-endian), 32 bytes per
+//! recipient, personal part length (u32, big-endian), the personal part as JSON, zeros.
+
+use vigil_crypto::sealed::{open_sealed, seal_for};
+use vigil_crypto::{CryptoError, DeviceKey, DevicePublicKey};
+use vigil_model::document::{DocumentError, IncidentDocument, PersonalPart};
+use vigil_model::{Incident, IncidentId, Personal, Summary};
+use zeroize::Zeroizing;
+
+const VERSION: u8 = 1;
+const CONTEXT: &[u8] = b"vigil personal part v1:";
+/// Sealed plaintext is padded to a multiple of this many bytes.
+pub const PAD: usize = 64;
+
+fn aad(id: &IncidentId) -> Vec<u8> {
+    [CONTEXT, id.to_bytes().as_slice()].concat()
+}
+
+/// Seals `personal` of incident `id` to `recipients`.
+pub fn seal(
+    recipients: &[DevicePublicKey],
+    id: &IncidentId,
+    personal: &Personal,
+) -> Result<Vec<u8>, CryptoError> {
+    let json = Zeroizing::new(serde_json::to_vec(personal).map_err(|_| CryptoError::Sealing)?);
+    let count = u16::try_from(recipients.len()).map_err(|_| CryptoError::Sealing)?;
+    let length = u32::try_from(json.len()).map_err(|_| CryptoError::Sealing)?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(
+        7 + 32 * recipients.len() + json.len() + PAD,
+    ));
+    plain.push(VERSION);
+    plain.extend_from_slice(&count.to_be_bytes());
+    for recipient in recipients {
+        plain.extend_from_slice(&recipient.to_bytes());
+    }
+    plain.extend_from_slice(&length.to_be_bytes());
+    plain.extend_from_slice(&json);
+    let padded = plain.len().div_ceil(PAD) * PAD;
+    plain.resize(padded, 0);
+    seal_for(recipients, &aad(id), &plain)
+}
+
+/// A personal part opened by one of its recipients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    /// The personal part.
+    pub personal: Personal,
+    /// The devices it was sealed to.
+    pub recipients: Vec<[u8; 32]>,
+}
+
+/// Opens the sealed personal part of incident `id` with this device's key.
+/// [`CryptoError::NotARecipient`] when it was not sealed to this device;
+/// [`CryptoError::Tampered`] when it was, and was altered (or belongs to another
+/// incident).
+pub fn open(device: &DeviceKey, id: &IncidentId, sealed: &[u8]) -> Result<Opened, CryptoError> {
+    let plain = open_sealed(device, &aad(id), sealed)?;
+    // Authenticated, so a malformed inside was sealed that way by a member: as
+    // unusable as an altered seal.
+    let malformed = || CryptoError::Tampered;
+    if plain.first() != Some(&VERSION) {
+        return Err(malformed());
+    }
+    let count = usize::from(u16::from_be_bytes(
+        plain
+            .get(1..3)
+            .ok_or_else(malformed)?
+            .try_into()
+            .map_err(|_| malformed())?,
+    ));
+    let keys_end = 3 + 32 * count;
+    let recipients = plain
+        .get(3..keys_end)
+        .ok_or_else(malformed)?
+        .chunks_exact(32)
+        .map(|k| k.try_into().map_err(|_| malformed()))
+        .collect::<Result<Vec<[u8; 32]>, _>>()?;
+    let length = u32::from_be_bytes(
+        plain
+            .get(keys_end..keys_end + 4)
+            .ok_or_else(malformed)?
+            .try_into()
+            .map_err(|_| malformed())?,
+    );
+    let json_start = keys_end + 4;
+    let json = plain
+        .get(json_start..json_start + length as usize)
+        .ok_or_else(malformed)?;
+    let personal = serde_json::from_slice(json).map_err(|_| malformed())?;
+    Ok(Opened {
+        personal,
+        recipients,
+    })
+}
+
+/// How much of an incident's personal part this device can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Sealed, and this device opened it; sealed to these devices.
+    Opened(Vec<[u8; 32]>),
+    /// Written in the open, before sealing existed (or in tests).
+    Open,
+    /// Sealed to other devices: this one carries it and cannot read it.
+    Sealed,
+    /// No personal part yet (an import whose personal part has not arrived).
+    Absent,
+}
+
+/// An incident as one device can read it.
+#[derive(Debug, Clone)]
+pub struct Readable {
+    /// The incident; its personal part is empty unless [`Readable::can_read`].
+    pub incident: Incident,
+    /// How much of the personal part this device reads.
+    pub access: Access,
+    /// The sealed personal part, as the document holds it.
+    pub sealed: Option<Vec<u8>>,
+}
+
+impl Readable {
+    /// Reads a document as `device` can: a personal part sealed to it is opened, one
+    /// sealed to others is left empty. A sealed part that was altered is an error.
+    pub fn read(doc: &IncidentDocument, device: &DeviceKey) -> Result<Self, ReadError> {
+        let (mut incident, part) = doc.read()?;
+        let (access, sealed) = match part {
+            PersonalPart::Absent => (Access::Absent, None),
+            PersonalPart::Open(_) => (Access::Open, None),
+            PersonalPart::Sealed(bytes) => match open(device, &incident.id, &bytes) {
+                Ok(opened) => {
+                    incident.personal = opened.personal;
+                    (Access::Opened(opened.recipients), Some(bytes))
+                }
+                Err(CryptoError::NotARecipient) => (Access::Sealed, Some(bytes)),
+                Err(_) => return Err(ReadError::Tampered),
+            },
+        };
+        Ok(Self {
+            incident,
+            access,
+            sealed,
+        })
+    }
+
+    /// Whether this device reads the personal part.
+    pub fn can_read(&self) -> bool {
+        !matches!(self.access, Access::Sealed)
+    }
+
+    /// The summary that projections keep: without names where they are sealed.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            sealed: !self.can_read(),
+            ..self.incident.summary()
+        }
+    }
+}
+
+/// Whether a personal part opened here should be sealed again for `coordinators`:
+/// one of them lacks it, or a device no longer among them holds it.
+pub fn needs_reshare(access: &Access, coordinators: &[DevicePublicKey]) -> bool {
+    match access {
+        Access::Opened(recipients) => {
+            let mut now: Vec<[u8; 32]> = coordinators.iter().map(|k| k.to_bytes()).collect();
+            let mut then = recipients.clone();
+            now.sort_unstable();
+            then.sort_unstable();
+            now != then
+        }
+        Access::Open => true,
+        Access::Sealed | Access::Absent => false,
+    }
+}
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The document itself.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// The sealed personal part was sealed to this device and altered since.
+    #[error("the sealed personal data of an incident was altered; it is refused")]
+    Tampered,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_model::Person;
+
+    fn personal() -> Personal {
+        Personal {
+            persons: vec![Person::new("Aigerim Bekova", None)],
+            description: "Taken from the square".into(),
+            ..Personal::default()
+        }
+    }
+
+    #[test]
+    fn coordinators_open_it_and_others_cannot() {
+        let (a, b, observer) = (
+            DeviceKey::generate(),
+            DeviceKey::generate(),
+            DeviceKey::generate(),
+        );
+        let id = IncidentId::random();
+        let personal = personal();
+        let sealed = seal(&[a.public(), b.public()], &id, &personal).unwrap();
+        for coordinator in [&a, &b] {
+            let opened = open(coordinator, &id, &sealed).unwrap();
+            assert_eq!(opened.personal, personal);
+            assert_eq!(
+                opened.recipients,
+                [a.public().to_bytes(), b.public().to_bytes()]
+            );
+        }
+        assert!(matches!(
+            open(&observer, &id, &sealed),
+            Err(CryptoError::NotARecipient)
+        ));
+        assert!(!sealed.windows(7).any(|w| w == b"Aigerim"));
+    }
+
+    #[test]
+    fn a_seal_moved_to_another_incident_or_altered_is_refused() {
+        let a = DeviceKey::generate();
+        let id = IncidentId::random();
+        let sealed = seal(&[a.public()], &id, &personal()).unwrap();
+        assert!(matches!(
+            open(&a, &IncidentId::random(), &sealed),
+            Err(CryptoError::Tampered)
+        ));
+        let mut altered = sealed.clone();
+        let last = altered.len() - 5;
+        altered[last] ^= 1;
+        assert!(matches!(
+            open(&a, &id, &altered),
+            Err(CryptoError::Tampered)
+        ));
+    }
+
+    #[test]
+    fn padding_hides_the_length_of_short_names() {
+        let a = DeviceKey::generate();
+        let id = IncidentId::random();
+        let short = seal(
+            &[a.public()],
+            &id,
+            &Personal {
+                persons: vec![Person::new("Li", None)],
+                ..Personal::default()
+            },
+        )
+        .unwrap();
+        let longer = seal(
+            &[a.public()],
+            &id,
+            &Personal {
+                persons: vec![Person::new("Li Wei", None)],
+                ..Personal::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(short.len(), longer.len());
+    }
+
+    #[test]
+    fn reshare_is_needed_when_the_coordinators_changed() {
+        let (a, b) = (DeviceKey::generate(), DeviceKey::generate());
+        let access = Access::Opened(vec![a.public().to_bytes()]);
+        assert!(!needs_reshare(&access, &[a.public()]));
+        assert!(needs_reshare(&access, &[a.public(), b.public()]));
+        assert!(needs_reshare(&access, &[b.public()]));
+        assert!(!needs_reshare(&Access::Sealed, &[b.public()]));
+    }
+}
