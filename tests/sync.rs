@@ -5,15 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use vigil_core::{
-    Format, ImportMode, Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status,
-    Vault,
-};
+use vigil_core::{Format, ImportMode, Role};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_net::{Admission, Endpoint, PeerPolicy};
 use vigil_sync::Frame;
+
+mod common;
+use common::{Device, coordinator, joined};
 
 /// An attacker's policy: talks to anyone.
 struct Anyone;
@@ -22,86 +22,6 @@ impl PeerPolicy for Anyone {
     fn admit(&self, _peer: &DevicePublicKey) -> Admission {
         Admission::Member
     }
-}
-
-const PASS: &[u8] = b"sync test";
-const FAST: KdfParams = KdfParams {
-    memory_kib: 8 * 1024,
-    iterations: 1,
-    lanes: 1,
-};
-
-struct Device {
-    node: Arc<Node>,
-    _dir: tempfile::TempDir,
-}
-
-impl Device {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::create(&dir.path().join("vault"), PASS, FAST).unwrap();
-        let node = Node::bind(Arc::new(Mutex::new(vault)), "127.0.0.1:0".parse().unwrap()).unwrap();
-        let node = Arc::new(node);
-        let serving = Arc::clone(&node);
-        tokio::spawn(async move { serving.serve(|_| {}).await });
-        Self { node, _dir: dir }
-    }
-
-    fn vault(&self) -> std::sync::MutexGuard<'_, Vault> {
-        self.node.vault().lock().unwrap()
-    }
-
-    fn addr(&self) -> std::net::SocketAddr {
-        self.node.local_addr().unwrap()
-    }
-
-    fn invite(&self, role: Role) -> Invite {
-        let addr = self.addr();
-        self.vault().invite(role, 600, vec![addr]).unwrap()
-    }
-
-    fn log(&self, city: &str) -> IncidentId {
-        let mut incident = Incident::example();
-        incident.id = IncidentId::random();
-        incident.place.city = city.into();
-        self.vault().add(&incident).unwrap()
-    }
-
-    fn ids(&self) -> Vec<IncidentId> {
-        let mut ids: Vec<IncidentId> = self
-            .vault()
-            .list(&ListFilter::default())
-            .unwrap()
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    fn report(&self) -> String {
-        self.vault()
-            .report(&[Status::Submitted, Status::Verified])
-            .unwrap()
-            .to_json()
-    }
-
-    fn fingerprint(&self) -> String {
-        self.vault().info().unwrap().device
-    }
-}
-
-fn coordinator() -> Device {
-    let d = Device::new();
-    d.vault().create_team("hq").unwrap();
-    d
-}
-
-async fn joined(coordinator: &Device, role: Role, label: &str) -> Device {
-    let d = Device::new();
-    let invite = coordinator.invite(role);
-    d.node.join(&invite, label).await.unwrap();
-    d
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

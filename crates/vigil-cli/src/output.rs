@@ -249,6 +249,10 @@ pub fn history(vault: &Vault, entries: &[HistoryEntry], as_json: bool) {
         println!("{}", serde_json::Value::Array(items));
         return;
     }
+    if entries.is_empty() {
+        println!("No history: this is a draft, kept on this device until it is submitted.");
+        return;
+    }
     for e in entries {
         let what = e.message.as_deref().unwrap_or("changed");
         println!("{}  {}  {what}", time(e.time), vault.author_label(&e.actor));

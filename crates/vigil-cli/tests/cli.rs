@@ -54,32 +54,42 @@ fn log_list_show_edit_and_read_history() {
     assert_eq!(shown["persons"][1]["name"], "Aidar Omarov");
     assert_eq!(shown["held_hours"], 6);
 
+    // A draft has no history: it has not left the device.
+    let text = v.ok(&["incident", "history", &id]);
+    assert!(text.contains("draft"), "{text}");
+    v.ok(&[
+        "incident",
+        "edit",
+        &id,
+        "--set",
+        "held_hours=",
+        "--status",
+        "submitted",
+    ]);
     v.ok(&[
         "incident",
         "edit",
         &id,
         "--set",
         "city=Astana",
-        "--set",
-        "held_hours=",
         "--status",
-        "submitted",
+        "verified",
     ]);
-    v.ok(&["incident", "edit", &id, "--status", "verified"]);
     let shown = v.json(&["incident", "show", &id, "--json"]);
     assert_eq!(shown["city"], "Astana");
     assert_eq!(shown["status"], "verified");
+    assert_eq!(shown["personal_data"], "readable");
     assert!(shown.get("held_hours").is_none());
 
     let history = v.json(&["incident", "history", &id, "--json"]);
-    assert_eq!(history.as_array().unwrap().len(), 3);
+    assert_eq!(history.as_array().unwrap().len(), 2);
     let edits: Vec<&str> = history[1]["edits"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(edits, ["details.held_hours", "place.city", "status"]);
+    assert_eq!(edits, ["place.city", "status"]);
     let text = v.ok(&["incident", "history", &id]);
     assert!(
         text.contains("this device") && text.contains("place.city: Almaty → Astana"),

@@ -150,6 +150,25 @@ fn a_team_invites_syncs_carries_bundles_and_revokes() {
     let out = hq.ok(&["bundle", "import", s(&bundle)]);
     assert!(out.contains("Applied 1 change(s)"), "{out}");
     assert_eq!(hq.count(), 3);
+
+    // The field device lists what it carries and reads none of the names; hq does.
+    let listed = field.ok(&["incident", "list"]);
+    assert!(listed.contains("sealed to the coordinators"), "{listed}");
+    let id = field.json(&["incident", "list", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let on_field = field.ok(&["incident", "show", &id]);
+    assert!(
+        on_field.contains("sealed to the coordinators") && !on_field.contains("Sadykov"),
+        "{on_field}"
+    );
+    assert!(hq.ok(&["incident", "show", &id]).contains("Aibek Sadykov"));
+    let resealed = hq.ok(&["team", "reshare"]);
+    assert!(
+        resealed.contains("of 0 incident(s) again, for 1 coordinator(s)"),
+        "{resealed}"
+    );
     let junk = hq.file("junk.vigil", "not a bundle at all");
     assert!(
         hq.fails(&["bundle", "import", s(&junk)])

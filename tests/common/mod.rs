@@ -1,0 +1,94 @@
+//! Devices for the end-to-end tests: each a vault in its own temporary folder,
+//! serving on 127.0.0.1 over real QUIC.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use vigil_core::{Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status, Vault};
+
+pub const PASS: &[u8] = b"sync test";
+pub const FAST: KdfParams = KdfParams {
+    memory_kib: 8 * 1024,
+    iterations: 1,
+    lanes: 1,
+};
+
+pub struct Device {
+    pub node: Arc<Node>,
+    dir: tempfile::TempDir,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::create(&dir.path().join("vault"), PASS, FAST).unwrap();
+        let node = Node::bind(Arc::new(Mutex::new(vault)), "127.0.0.1:0".parse().unwrap()).unwrap();
+        let node = Arc::new(node);
+        let serving = Arc::clone(&node);
+        tokio::spawn(async move { serving.serve(|_| {}).await });
+        Self { node, dir }
+    }
+
+    /// The vault's folder.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("vault")
+    }
+
+    pub fn vault(&self) -> std::sync::MutexGuard<'_, Vault> {
+        self.node.vault().lock().unwrap()
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.node.local_addr().unwrap()
+    }
+
+    pub fn invite(&self, role: Role) -> Invite {
+        let addr = self.addr();
+        self.vault().invite(role, 600, vec![addr]).unwrap()
+    }
+
+    pub fn log(&self, city: &str) -> IncidentId {
+        let mut incident = Incident::example();
+        incident.id = IncidentId::random();
+        incident.place.city = city.into();
+        self.vault().add(&incident).unwrap()
+    }
+
+    pub fn ids(&self) -> Vec<IncidentId> {
+        let mut ids: Vec<IncidentId> = self
+            .vault()
+            .list(&ListFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn report(&self) -> String {
+        self.vault()
+            .report(&[Status::Submitted, Status::Verified])
+            .unwrap()
+            .to_json()
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.vault().info().unwrap().device
+    }
+}
+
+pub fn coordinator() -> Device {
+    let d = Device::new();
+    d.vault().create_team("hq").unwrap();
+    d
+}
+
+pub async fn joined(coordinator: &Device, role: Role, label: &str) -> Device {
+    let d = Device::new();
+    let invite = coordinator.invite(role);
+    d.node.join(&invite, label).await.unwrap();
+    d
+}
