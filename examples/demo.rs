@@ -6,6 +6,8 @@
 //! like the Kazakhstan 2021 coalition report) and sync in a changing pattern:
 //! observers meet each other before any of them reaches the coordinator, one has no
 //! network at all and hands over a sealed file, and one phone is seized and revoked.
+//! Every report's names are sealed to the coordinator as it is logged: observers
+//! carry and relay them, and read none.
 //! At the end the coordinator prints the report, checks it against the ground truth
 //! the campaign was generated from, and prints the sync figures.
 //!
@@ -259,12 +261,26 @@ async fn main() -> Result {
             "NO"
         }
     );
+    // Observers carry everyone's incidents, their own included, with the names
+    // sealed to the coordinator: a seized phone shows none.
+    let mut readable_in_field = 0;
+    for device in observers {
+        readable_in_field += device
+            .vault()
+            .list(&Default::default())?
+            .iter()
+            .filter(|s| !s.sealed)
+            .count();
+    }
+    eprintln!(
+        "  incidents whose names an observer's phone can read (the seized one too): {readable_in_field}"
+    );
     eprintln!(
         "  figures match the campaign's ground truth: {}",
         if matches { "yes" } else { "NO" }
     );
     eprintln!("  whole run: {:.1?}", started.elapsed());
-    if !matches || hq_has != total {
+    if !matches || hq_has != total || readable_in_field > 0 {
         return Err("the coordinator's report does not match the campaign".into());
     }
     Ok(())

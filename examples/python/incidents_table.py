@@ -36,6 +36,8 @@ def incidents_as_dicts(vault):
             "city": summary.city,
             "people": summary.people,
             "at_least": summary.at_least,
+            # On an observer's phone the names are sealed to the coordinators.
+            "personal_data": "sealed" if summary.sealed else "readable",
         }
         for field, value in vault.get_incident(summary.id).fields.items():
             row.setdefault(field, value)

@@ -62,8 +62,27 @@ def test_observers_sync_with_the_coordinator_and_relay(tmp_path):
         # Astana never met Almaty: the coordinator relays Almaty's incident.
         received = await astana.sync_with(address)
         assert received.changes_received >= 1
-        assert astana.get_incident(mine).fields["city"] == "Almaty"
-        assert astana.report_json([]) == hq.report_json([]) == almaty.report_json([])
+        relayed = astana.get_incident(mine)
+        assert relayed.fields["city"] == "Almaty"
+
+        # The names travel sealed to the coordinator: the observers, the author
+        # included, carry them and read none; editing them there is refused.
+        assert relayed.personal == vigil.PersonalData.SEALED
+        assert "persons" not in relayed.fields
+        assert almaty.get_incident(mine).personal == vigil.PersonalData.SEALED
+        assert all(s.sealed for s in almaty.list_incidents(vigil.IncidentFilter()))
+        on_hq = hq.get_incident(mine)
+        assert on_hq.personal == vigil.PersonalData.READABLE
+        assert on_hq.fields["persons"] == "Aibek Sadykov (protester); Aidar Omarov"
+        with pytest.raises(vigil.VigilError.NotAllowed):
+            almaty.edit_incident(mine, {"persons": "Someone Else"})
+
+        # Every device counts the same events; only the coordinator counts names.
+        def figures(vault):
+            return [(r.category, r.events, r.people, r.named_people, r.sealed_events)
+                    for r in vault.report([], "en").rows]
+        assert figures(hq) == [("arbitrary_detention", 1, 12, 2, 0)]
+        assert figures(astana) == figures(almaty) == [("arbitrary_detention", 1, 12, 0, 1)]
 
         # Already in sync: nothing moves.
         again = await astana.sync_with(address)

@@ -41,7 +41,16 @@ def test_a_vault_keeps_its_incidents_across_a_restart(vault_path):
 
 
 def test_edits_and_their_history(vault):
-    incident = vault.add_incident(detention())
+    # A draft stays on the device, readable, with no history yet.
+    draft = vault.add_incident(detention())
+    assert vault.get_incident(draft).personal == vigil.PersonalData.DRAFT
+    assert vault.history(draft) == []
+
+    submitted = detention()
+    submitted["status"] = "submitted"
+    incident = vault.add_incident(submitted)
+    # A vault in no team seals to itself: its owner reads it.
+    assert vault.get_incident(incident).personal == vigil.PersonalData.READABLE
     assert vault.edit_incident(incident, {"city": "Astana", "held_hours": "12"})
     assert not vault.edit_incident(incident, {"city": "Astana"}), "nothing changed"
     assert vault.edit_incident(incident, {"held_hours": ""}), "an empty value clears"

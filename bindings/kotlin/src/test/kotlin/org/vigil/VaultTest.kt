@@ -57,7 +57,9 @@ class VaultTest {
             assertEquals(listOf(id), listed.map { it.id })
             assertEquals(IncidentStatus.SUBMITTED, listed[0].status)
             assertEquals("Astana", vault.getIncident(id.take(8)).fields["city"])
-            assertEquals(3, vault.history(id).size)
+            // Submitted, then edited: the draft before it never left the device.
+            assertEquals(2, vault.history(id).size)
+            assertEquals(PersonalData.READABLE, vault.getIncident(id).personal)
             val row = vault.report(emptyList(), "en").rows.single()
             assertEquals(12uL, row.people)
             assertTrue(row.peopleIsLowerBound)
@@ -107,7 +109,12 @@ class VaultTest {
         assertTrue(recorder.heard.await(5, TimeUnit.SECONDS))
         assertTrue(recorder.changes.any { it.source == ChangeSource.PEER && it.incidents >= 1uL })
         assertEquals(listOf(id), hq.listIncidents(IncidentFilter()).map { it.id })
-        assertEquals(hq.reportJson(emptyList()), field.reportJson(emptyList()))
+        // The names went sealed to the coordinator: the field device cannot read them.
+        assertEquals(PersonalData.SEALED, field.getIncident(id).personal)
+        assertTrue(field.listIncidents(IncidentFilter()).all { it.sealed })
+        val onHq = hq.getIncident(id)
+        assertEquals(PersonalData.READABLE, onHq.personal)
+        assertEquals("Aibek Sadykov (protester); Aidar Omarov", onHq.fields["persons"])
 
         hq.stopServing()
         hq.close()
