@@ -96,7 +96,12 @@ async def main():
             writer = csv.DictWriter(out, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-        print(f"wrote {len(rows)} row(s) to {args.csv} (it contains names: keep it safe)")
+        sealed = sum(1 for r in rows if r["personal_data"] == "sealed")
+        if sealed < len(rows):
+            note = "it contains names: keep it safe"
+        else:
+            note = "no names: they are sealed to the coordinators"
+        print(f"wrote {len(rows)} row(s) to {args.csv} ({note})")
 
 
 if __name__ == "__main__":

@@ -5,14 +5,16 @@ import java.nio.file.Files
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import org.vigil.IncidentStatus
 import org.vigil.TeamRole
 import org.vigil.createVault
 
 /**
  * An observer's phone and the coordinator's laptop, on the JVM: the observer logs
  * incidents through [IncidentListViewModel] (one with a mistake the form is told
- * about), joins the coordinator's team with an invitation and syncs to it over QUIC
- * on 127.0.0.1; the coordinator's screen refreshes when they arrive.
+ * about, one kept as a draft), joins the coordinator's team with an invitation and
+ * syncs to it over QUIC on 127.0.0.1; the coordinator's screen refreshes when they
+ * arrive. Submitted incidents travel with their names sealed to the coordinator.
  *
  * Usage: Main VAULT. The observer's vault is made at VAULT (which must not exist) and
  * kept, so that other tools can read it; the coordinator's lives in a temporary folder.
@@ -44,20 +46,28 @@ fun main(args: Array<String>): Unit = runBlocking {
     screen.log(detention + ("city" to "Astana") + ("people_count" to "3"), submit = true)
     screen.log(detention + ("held_hours" to "all night"), submit = true)
     println("The form says: ${screen.problem.value}")
-    screen.log(
+    val draft = screen.log(
         mapOf(
             "phase" to "election_day", "category" to "observation_obstructed",
             "occurred_at" to "2021-01-10T08:10:00+06:00", "region" to "Almaty", "city" to "Almaty",
             "polling_station" to "PS-101", "people_count" to "2", "affected_role" to "observer",
         ),
         submit = false,
-    )
+    ) ?: error(screen.problem.value ?: "the draft was refused")
     screen.refresh()
+    // Submitted incidents went sealed to the coordinator: the phone no longer reads
+    // their names. The draft stays on the phone, readable, until it is submitted.
     println("Observer's list: ${screen.incidents.value.size} incident(s)")
-    screen.incidents.value.forEach { println("  ${it.id.take(8)}  ${it.status}  ${it.category}  ${it.city}  ${it.people}") }
+    screen.incidents.value.forEach {
+        val names = if (it.sealed) "names sealed" else "names readable here"
+        println("  ${it.id.take(8)}  ${it.status}  ${it.category}  ${it.city}  ${it.people}  $names")
+    }
 
     val sync = screen.syncWith(address) ?: error(screen.problem.value ?: "sync failed")
     println("Synced with the coordinator: sent ${sync.changesSent} change(s) in ${sync.roundTrips} round trip(s), ${sync.bytesSent} bytes")
+    phone.setStatus(draft, IncidentStatus.SUBMITTED)
+    println("The draft is submitted: ${phone.getIncident(draft).personal} on the phone from now on")
+    screen.syncWith(address) ?: error(screen.problem.value ?: "sync failed")
     withTimeout(5_000) { while (hqScreen.incidents.value.size < 3) delay(20) }
     println("Coordinator's list, refreshed by its listener: ${hqScreen.incidents.value.size} incident(s)")
     println()
