@@ -18,7 +18,7 @@ use vigil_store::Store;
 use vigil_sync::sealing::{Access, Readable};
 
 mod common;
-use common::{PASS, coordinator, joined};
+use common::{Device, PASS, coordinator, joined};
 
 /// The SQLCipher settings `vigil-store` uses: 8 KiB pages, each ending in a 16-byte
 /// IV and a 32-byte HMAC-SHA256; the first 16 bytes of the file are the salt.
@@ -313,5 +313,27 @@ async fn altered_sealed_data_from_a_member_is_refused() {
     assert_eq!(
         hq.vault().read(&honest).unwrap().1,
         PersonalAccess::Readable
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_was_submitted_before_joining_reaches_the_coordinator_readable() {
+    let hq = coordinator();
+    let early = Device::new();
+    let id = early.vault().add(&named(5, Status::Submitted)).unwrap();
+    // In no team, a vault seals to itself.
+    assert_eq!(early.vault().read(&id).unwrap().1, PersonalAccess::Readable);
+    early
+        .node
+        .join(&hq.invite(Role::Observer), "early")
+        .await
+        .unwrap();
+    assert_eq!(early.vault().read(&id).unwrap().1, PersonalAccess::Sealed);
+    early.node.sync(hq.addr()).await.unwrap();
+    let (incident, access) = hq.vault().read(&id).unwrap();
+    assert_eq!(access, PersonalAccess::Readable);
+    assert_eq!(
+        incident.personal.description,
+        "Dragged into van number 005 at dawn"
     );
 }

@@ -194,6 +194,9 @@ impl Node {
             let mut report =
                 initiate(&self.vault, &coordinator, stream, self.progress.clone()).await?;
             connection.close("done");
+            // What this device submitted before it had a team was sealed to itself:
+            // seal it to the team's coordinators, for the next sync to carry.
+            lock(&self.vault)?.reshare()?;
             report.peer = connection.peer().fingerprint();
             report.connect_time = connect_time;
             return Ok(report);
