@@ -359,11 +359,9 @@ impl IncidentDocument {
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat);
         if let PersonalPart::Sealed(bytes) = personal {
-            // A history tells that the sealed part changed, never what it holds.
-            let digest: u64 = bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-            });
-            flat.insert("personal.sealed".to_owned(), Value::from(digest));
+            // Compared to tell that the sealed part changed; a history never shows
+            // personal values.
+            flat.insert("personal.sealed".to_owned(), Value::from(hex(&bytes)));
         }
         Ok(flat)
     }

@@ -3,8 +3,9 @@
 //! The document has two parts. The public part (everything but [`Personal`]) is what
 //! counting, listing and reporting need. The personal part holds whatever identifies a
 //! person: names, free text, the reporting observer, and taxonomy fields marked
-//! `personal`. A later stage seals the personal part so that field devices cannot read
-//! it back; keeping it apart from the start is what makes that possible.
+//! `personal`. Documents hold the personal part sealed to the coordinators
+//! (`document::PersonalPart`, `vigil_sync::sealing`), so that field devices cannot
+//! read it back.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -100,9 +100,11 @@ pub fn open(device: &DeviceKey, id: &IncidentId, sealed: &[u8]) -> Result<Opened
             .map_err(|_| malformed())?,
     );
     let json_start = keys_end + 4;
-    let json = plain
-        .get(json_start..json_start + length as usize)
+    let json_end = usize::try_from(length)
+        .ok()
+        .and_then(|n| json_start.checked_add(n))
         .ok_or_else(malformed)?;
+    let json = plain.get(json_start..json_end).ok_or_else(malformed)?;
     let personal = serde_json::from_slice(json).map_err(|_| malformed())?;
     Ok(Opened {
         personal,
@@ -130,8 +132,6 @@ pub struct Readable {
     pub incident: Incident,
     /// How much of the personal part this device reads.
     pub access: Access,
-    /// The sealed personal part, as the document holds it.
-    pub sealed: Option<Vec<u8>>,
 }
 
 impl Readable {
@@ -139,23 +139,19 @@ impl Readable {
     /// sealed to others is left empty. A sealed part that was altered is an error.
     pub fn read(doc: &IncidentDocument, device: &DeviceKey) -> Result<Self, ReadError> {
         let (mut incident, part) = doc.read()?;
-        let (access, sealed) = match part {
-            PersonalPart::Absent => (Access::Absent, None),
-            PersonalPart::Open(_) => (Access::Open, None),
+        let access = match part {
+            PersonalPart::Absent => Access::Absent,
+            PersonalPart::Open(_) => Access::Open,
             PersonalPart::Sealed(bytes) => match open(device, &incident.id, &bytes) {
                 Ok(opened) => {
                     incident.personal = opened.personal;
-                    (Access::Opened(opened.recipients), Some(bytes))
+                    Access::Opened(opened.recipients)
                 }
-                Err(CryptoError::NotARecipient) => (Access::Sealed, Some(bytes)),
+                Err(CryptoError::NotARecipient) => Access::Sealed,
                 Err(_) => return Err(ReadError::Tampered),
             },
         };
-        Ok(Self {
-            incident,
-            access,
-            sealed,
-        })
+        Ok(Self { incident, access })
     }
 
     /// Whether this device reads the personal part.
@@ -253,6 +249,46 @@ mod tests {
             open(&a, &id, &altered),
             Err(CryptoError::Tampered)
         ));
+    }
+
+    #[test]
+    fn garbage_in_place_of_a_seal_is_refused_even_by_a_non_recipient() {
+        let device = DeviceKey::generate();
+        let mut incident = vigil_model::Incident::example();
+        for garbage in [vec![], vec![0; 3], vec![0xff; 200]] {
+            assert!(open(&device, &incident.id, &garbage).is_err());
+            let (doc, _) = IncidentDocument::create(
+                b"device-a",
+                &incident,
+                &PersonalPart::Sealed(garbage),
+                1,
+                "created",
+            )
+            .unwrap();
+            assert!(matches!(
+                Readable::read(&doc, &device),
+                Err(ReadError::Tampered)
+            ));
+        }
+        // A seal for others is carried, unread.
+        let other = DeviceKey::generate();
+        incident.id = IncidentId::random();
+        let sealed = seal(&[other.public()], &incident.id, &incident.personal).unwrap();
+        let (doc, _) = IncidentDocument::create(
+            b"device-a",
+            &incident,
+            &PersonalPart::Sealed(sealed),
+            1,
+            "created",
+        )
+        .unwrap();
+        let read = Readable::read(&doc, &device).unwrap();
+        assert_eq!(read.access, Access::Sealed);
+        assert!(read.summary().sealed && read.summary().named.is_empty());
+        assert_eq!(
+            Readable::read(&doc, &other).unwrap().incident.personal,
+            incident.personal
+        );
     }
 
     #[test]
