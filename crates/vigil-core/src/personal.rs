@@ -10,7 +10,7 @@
 use vigil_crypto::DevicePublicKey;
 use vigil_model::document::PersonalPart;
 use vigil_model::{Incident, IncidentId, Personal, Summary};
-use vigil_store::Writer;
+use vigil_store::{ListFilter, Writer};
 use vigil_sync::Role;
 use vigil_sync::sealing::{self, Readable};
 
@@ -64,7 +64,13 @@ impl Vault {
     pub fn reshare(&mut self) -> Result<u64, VaultError> {
         let recipients = self.sealing_recipients();
         let mut resealed = Vec::new();
-        for id in self.store.incident_ids()? {
+        for summary in self.store.list(&ListFilter::default())? {
+            // What the projection marks sealed, this device cannot open, so cannot
+            // seal again: joining a team with many incidents loads none of them.
+            let id = summary.id;
+            if summary.sealed || self.store.draft(&id)?.is_some() {
+                continue;
+            }
             let doc = self.document(&id)?;
             let readable = Readable::read(&doc, &self.device)?;
             if sealing::needs_reshare(&readable.access, &recipients) {

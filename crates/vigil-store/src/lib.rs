@@ -195,14 +195,7 @@ impl Store {
 
     /// A draft's stored body.
     pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT body FROM drafts WHERE id = ?1",
-                [id.to_bytes()],
-                |r| r.get(0),
-            )
-            .optional()?)
+        draft(&self.conn, id)
     }
 
     /// Every draft's stored body.
@@ -528,14 +521,7 @@ impl Writer<'_> {
 
     /// A draft's stored body, as this transaction sees it.
     pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT body FROM drafts WHERE id = ?1",
-                [id.to_bytes()],
-                |r| r.get(0),
-            )
-            .optional()?)
+        draft(&self.tx, id)
     }
 
     /// Sets a metadata value.
@@ -587,6 +573,16 @@ fn signed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, SignedChange)> {
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn draft(conn: &Connection, id: &IncidentId) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT body FROM drafts WHERE id = ?1",
+            [id.to_bytes()],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
