@@ -11,13 +11,16 @@
 //!
 //! The receiver answers range by range: a matching fingerprint is skipped; a
 //! mismatching one is answered with its own ids if it holds few items there, else
-//! split into [`BUCKETS`] sub-ranges. Receiving `Ids` settles a range at once: the
-//! receiver sends the items the sender lacks *in the same flight* and asks for the
-//! ones it lacks. That is what saves a round trip over asking first.
+//! split into sub-ranges small enough for the peer to list its ids in the next
+//! flight. Receiving `Ids` settles a range at once: the receiver sends the items the
+//! sender lacks *in the same flight* and asks for the ones it lacks. That is what
+//! saves a round trip over asking first.
 //!
 //! Because recent changes have recent timestamps, new items gather in the last
-//! ranges: in sync costs one round trip and about 400 bytes; a hundred new changes
-//! on the responder, two round trips with the changes in the second.
+//! ranges, so the last sub-range of a split is listed rather than fingerprinted:
+//! whoever holds the new items learns at once what the other lacks. In sync costs
+//! one round trip and about 400 bytes; a hundred new changes on either side, two
+//! round trips with the changes in the second.
 
 use std::collections::{HashMap, HashSet};
 
@@ -26,8 +29,10 @@ use sha2::{Digest, Sha256};
 
 use crate::SyncError;
 
-/// Sub-ranges a mismatching range is split into.
+/// Sub-ranges of the opening message, which must stay small when nothing differs.
 const BUCKETS: usize = 16;
+/// Most sub-ranges a mismatching range is split into in a reply.
+const MAX_BUCKETS: usize = 64;
 /// A side holding at most this many items in a mismatching range lists them.
 const ID_LIST_MAX: usize = 48;
 /// A reply stops growing past this many bytes; the rest of the space is then sent
@@ -227,8 +232,9 @@ impl Items {
         Mode::Ids(self.items[lo..hi].iter().map(|(_, h)| prefix(h)).collect())
     }
 
-    /// Describes our items in `lo..hi` (which end at `upper`): listed if few, else
-    /// as fingerprints of sub-ranges.
+    /// Describes our items in `lo..hi` (which end at `upper`) in a reply: listed if
+    /// few, else split into sub-ranges of at most [`ID_LIST_MAX`] items where that
+    /// takes no more than [`MAX_BUCKETS`], the last of them listed.
     fn describe(&self, lo: usize, hi: usize, upper: Bound, out: &mut Vec<Range>) {
         let n = hi - lo;
         if n <= ID_LIST_MAX {
@@ -238,25 +244,50 @@ impl Items {
             });
             return;
         }
-        for bucket in 0..BUCKETS {
-            let start = lo + n * bucket / BUCKETS;
-            let end = lo + n * (bucket + 1) / BUCKETS;
-            let bound = if bucket == BUCKETS - 1 {
+        let buckets = n.div_ceil(ID_LIST_MAX).clamp(BUCKETS, MAX_BUCKETS);
+        self.split(lo, hi, upper, buckets, true, out);
+    }
+
+    /// Splits `lo..hi` into `buckets` sub-ranges of (nearly) equal size, each as a
+    /// fingerprint, except that with `list_last` a last one small enough is listed.
+    fn split(
+        &self,
+        lo: usize,
+        hi: usize,
+        upper: Bound,
+        buckets: usize,
+        list_last: bool,
+        out: &mut Vec<Range>,
+    ) {
+        let n = hi - lo;
+        for bucket in 0..buckets {
+            let start = lo + n * bucket / buckets;
+            let end = lo + n * (bucket + 1) / buckets;
+            let last = bucket == buckets - 1;
+            let bound = if last {
                 upper.clone()
             } else {
                 Bound::between(&self.items[end - 1], &self.items[end])
             };
-            out.push(Range {
-                upper: bound,
-                mode: self.fingerprint(start, end),
-            });
+            let mode = if list_last && last && end - start <= ID_LIST_MAX {
+                self.ids(start, end)
+            } else {
+                self.fingerprint(start, end)
+            };
+            out.push(Range { upper: bound, mode });
         }
     }
 
     /// The opening message: our whole set.
     pub fn initial(&self) -> Vec<Range> {
         let mut out = Vec::new();
-        self.describe(0, self.items.len(), Bound::infinity(), &mut out);
+        let n = self.items.len();
+        if n <= ID_LIST_MAX {
+            self.describe(0, n, Bound::infinity(), &mut out);
+        } else {
+            // Nothing listed: in sync, the opening message is the whole cost.
+            self.split(0, n, Bound::infinity(), BUCKETS, false, &mut out);
+        }
         out
     }
 

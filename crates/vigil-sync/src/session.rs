@@ -205,6 +205,10 @@ impl Session {
             (Frame::Join { .. } | Frame::Welcome { .. } | Frame::Prove, _) => {
                 return Err(SyncError::Protocol("a join frame inside a session".into()));
             }
+            // `Frame::decode` inflates these.
+            (Frame::Deflated(_), _) => {
+                return Err(SyncError::Protocol("a frame deflated twice".into()));
+            }
         }
         if self.side == Side::Initiator && self.reconciled && self.awaiting == 0 && !self.done_sent
         {

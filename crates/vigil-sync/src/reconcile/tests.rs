@@ -83,6 +83,37 @@ fn recent_changes_on_the_responder_take_two_round_trips() {
     assert!(out.bytes < 6_000, "{}", out.bytes);
 }
 
+/// Twenty thousand items, two per incident as imports make them, and a hundred
+/// edits spread over the incidents, all newer than anything else.
+fn two_per_incident() -> (Vec<(u64, [u8; 32])>, Vec<(u64, [u8; 32])>) {
+    let base: Vec<(u64, [u8; 32])> = (0..20_000)
+        .map(|i| (1_600_000_000 + i / 2 * 30, hash(i, 4)))
+        .collect();
+    let mut edited = base.clone();
+    edited.extend((0..100).map(|k| (1_700_000_000 + k, hash(k, 5))));
+    (base, edited)
+}
+
+#[test]
+fn a_hundred_edits_either_way_take_two_round_trips() {
+    let (base, edited) = two_per_incident();
+    // Pulled: the second round trip carries the changes.
+    let pull = run(&base, &edited);
+    assert_eq!(pull.a, pull.b);
+    assert!(pull.round_trips <= 2, "{}", pull.round_trips);
+    // Pushed: the initiator learns what the responder lacks from the first answer
+    // (the session's second round trip carries the changes and the last word).
+    let push = run(&edited, &base);
+    assert_eq!(push.a, push.b);
+    assert_eq!(push.round_trips, 1);
+    assert!(
+        pull.bytes < 4_000 && push.bytes < 4_000,
+        "{} {}",
+        pull.bytes,
+        push.bytes
+    );
+}
+
 #[test]
 fn an_empty_device_gets_everything_in_one_round_trip() {
     let out = run(&[], &base());
