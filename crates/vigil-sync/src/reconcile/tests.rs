@@ -4,6 +4,8 @@ use proptest::prelude::*;
 
 use super::*;
 
+type Item = (u64, [u8; 32]);
+
 fn hash(i: u64, salt: u64) -> [u8; 32] {
     Sha256::digest([i.to_le_bytes(), salt.to_le_bytes()].concat()).into()
 }
@@ -85,8 +87,8 @@ fn recent_changes_on_the_responder_take_two_round_trips() {
 
 /// Twenty thousand items, two per incident as imports make them, and a hundred
 /// edits spread over the incidents, all newer than anything else.
-fn two_per_incident() -> (Vec<(u64, [u8; 32])>, Vec<(u64, [u8; 32])>) {
-    let base: Vec<(u64, [u8; 32])> = (0..20_000)
+fn two_per_incident() -> (Vec<Item>, Vec<Item>) {
+    let base: Vec<Item> = (0..20_000)
         .map(|i| (1_600_000_000 + i / 2 * 30, hash(i, 4)))
         .collect();
     let mut edited = base.clone();
