@@ -60,6 +60,16 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
             println!("import_ms={}", ms(t.elapsed()));
             println!("imported={}", outcome.added);
         }
+        "space" => {
+            let envelope = vigil_crypto::KeyEnvelope::from_bytes(&std::fs::read(
+                vault_path.join("vault.key"),
+            )?)?;
+            let key = envelope.open(PASS)?;
+            let store = vigil_store::Store::open(&vault_path.join("vault.db"), key.expose())?;
+            for (name, bytes) in store.space()? {
+                println!("space {name}={bytes}");
+            }
+        }
         "unlock" => {
             let bytes = std::fs::read(vault_path.join("vault.key"))?;
             let envelope = vigil_crypto::KeyEnvelope::from_bytes(&bytes)?;
@@ -192,6 +202,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     let import = run_step("import", &vault, &file)?;
     let size = dir_size(&vault) as f64;
+    let space = run_step("space", &vault, &file)?;
     let unlock = run_step("unlock", &vault, &file)?;
     let list = run_step("list", &vault, &file)?;
     let report = run_step("report", &vault, &file)?;
@@ -220,6 +231,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         "| vault size | {:.1} MiB, {:.0} bytes per incident | ≤ 1024 bytes |",
         size / 1048576.0,
         size / n
+    );
+    let breakdown: Vec<String> = space
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("space ")?, v)))
+        .map(|(name, bytes)| format!("{name} {:.0}", bytes / n))
+        .collect();
+    println!(
+        "| where the bytes go, per incident | {} | |",
+        breakdown.join(", ")
     );
     println!(
         "| unlock (Argon2id 64 MiB, 3 passes) | {:.0} ms | |",

@@ -193,6 +193,23 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes each table and index takes in the database file (whole pages, unused
+    /// space included), largest first: where a vault's size goes.
+    pub fn space(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, bytes) = row?;
+            out.push((name, u64::try_from(bytes).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
     /// A draft's stored body.
     pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
         draft(&self.conn, id)
