@@ -69,6 +69,17 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
             for (name, bytes) in store.space()? {
                 println!("space {name}={bytes}");
             }
+            // The change log's own bytes, by position in an incident's history.
+            let ids = store.incident_ids()?;
+            let mut by_position = [0usize; 3];
+            for id in &ids {
+                for (i, change) in store.changes_of(id)?.iter().enumerate() {
+                    by_position[i.min(2)] += change.len();
+                }
+            }
+            for (i, bytes) in by_position.iter().enumerate() {
+                println!("change_bytes_{i}={}", bytes / ids.len().max(1));
+            }
         }
         "unlock" => {
             let bytes = std::fs::read(vault_path.join("vault.key"))?;
@@ -235,11 +246,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     let breakdown: Vec<String> = space
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("space ")?, v)))
+        .filter(|(_, bytes)| **bytes / n >= 1.0)
         .map(|(name, bytes)| format!("{name} {:.0}", bytes / n))
         .collect();
     println!(
         "| where the bytes go, per incident | {} | |",
         breakdown.join(", ")
+    );
+    println!(
+        "| an incident's changes, as stored | first {:.0} bytes, second {:.0}, later ones {:.0} (per incident) | |",
+        get(&space, "change_bytes_0"),
+        get(&space, "change_bytes_1"),
+        get(&space, "change_bytes_2"),
     );
     println!(
         "| unlock (Argon2id 64 MiB, 3 passes) | {:.0} ms | |",
