@@ -218,3 +218,81 @@ fn bad_invitations_and_addresses_are_clear_errors() {
     ]);
     assert!(err.contains("unknown role"), "{err}");
 }
+
+/// Issue 3's acceptance through the command: the whole kz-2021 export (or a
+/// generated campaign where `shared/` is absent) imported on one coordinator; a
+/// second coordinator joins, is shared what came before it, syncs, and prints the
+/// same `vigil report --format json`, byte for byte. An observer that joins carries
+/// every incident and counts none of the names.
+#[test]
+fn a_whole_partner_export_syncs_to_identical_reports() {
+    let hq = Vigil::new();
+    hq.ok(&["team", "create", "--label", "hq"]);
+    let export = match shared_scenarios().map(|d| d.join("kz-2021.jsonl")) {
+        Some(path) if path.exists() => path,
+        _ => hq.file(
+            "campaign.jsonl",
+            &vigil_scenario::generate(2021, 1).to_jsonl(),
+        ),
+    };
+    hq.ok(&["import", s(&export)]);
+    let report = |v: &Vigil| v.ok(&["report", "--format", "json"]);
+    let expected = report(&hq);
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let invite = |role: &str| {
+        hq.ok(&[
+            "team",
+            "invite",
+            "--role",
+            role,
+            "--address",
+            &addr,
+            "--no-qr",
+        ])
+        .trim()
+        .to_owned()
+    };
+    let (for_deputy, for_observer) = (invite("coordinator"), invite("observer"));
+    let server = Server::start(&hq, &addr);
+    let deputy = Vigil::new();
+    deputy.ok(&["team", "join", &for_deputy, "--label", "deputy"]);
+    let observer = Vigil::new();
+    observer.ok(&["team", "join", &for_observer, "--label", "field"]);
+    drop(server);
+
+    let total = hq.count();
+    assert!(total >= 700, "{total}");
+    assert_eq!(deputy.count(), total);
+    assert_eq!(observer.count(), total);
+    // Sealed to hq alone until it shares them again.
+    assert_ne!(report(&deputy), expected);
+    let resealed = hq.ok(&["team", "reshare"]);
+    assert!(resealed.contains("for 2 coordinator(s)"), "{resealed}");
+    let server = Server::start(&hq, &addr);
+    let synced = deputy.ok(&["sync", &server.addr]);
+    assert!(synced.contains("received"), "{synced}");
+    observer.ok(&["sync", &server.addr]);
+    drop(server);
+    assert_eq!(report(&deputy), expected);
+    assert_eq!(
+        report(&hq),
+        expected,
+        "the coordinator's own report is unchanged"
+    );
+    // The observer counts the same events and reads no names.
+    let carried: serde_json::Value = serde_json::from_str(&report(&observer)).unwrap();
+    let full: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    let events = |v: &serde_json::Value| -> u64 {
+        v.as_object()
+            .unwrap()
+            .values()
+            .map(|c| c["events"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(events(&carried), events(&full));
+    for figures in carried.as_object().unwrap().values() {
+        assert_eq!(figures["named_people"], 0, "{figures}");
+        assert_eq!(figures["sealed_events"], figures["events"], "{figures}");
+    }
+}
