@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vigil_core::{Format, ImportMode, Role};
+use vigil_core::{Format, ImportMode, Incident, ListFilter, Role, Status, VaultError};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_net::{Admission, Endpoint, PeerPolicy};
 use vigil_sync::Frame;
@@ -278,4 +278,44 @@ async fn bundles_carry_changes_only_team_devices_can_read() {
         refused.to_string().contains("not an active member"),
         "{refused}"
     );
+}
+
+/// Review decisions are a coordinator's: an observer's device does not take one,
+/// neither by an edit nor by importing reviewed reports (its peers would refuse the
+/// change); the coordinator's decision reaches the observer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_coordinators_verify_or_reject() {
+    let hq = coordinator();
+    let field = joined(&hq, Role::Observer, "field").await;
+    let id = field.log("Almaty");
+    let verify = |i: &mut Incident| {
+        i.status = Status::Verified;
+        Ok(())
+    };
+    let refused = field.vault().edit(&id, verify);
+    assert!(
+        matches!(refused, Err(VaultError::NotCoordinator)),
+        "{refused:?}"
+    );
+    field.node.sync(hq.addr()).await.unwrap();
+    assert!(hq.vault().edit(&id, verify).unwrap());
+    field.node.sync(hq.addr()).await.unwrap();
+    let listed = field.vault().list(&ListFilter::default()).unwrap();
+    assert_eq!(listed[0].status, Status::Verified);
+
+    let mut reviewed = Vec::new();
+    hq.vault()
+        .export(&mut reviewed, Format::Jsonl, &[])
+        .unwrap();
+    let newcomer = joined(&hq, Role::Observer, "newcomer").await;
+    let before = newcomer.ids().len();
+    let imported =
+        newcomer
+            .vault()
+            .import(reviewed.as_slice(), Format::Jsonl, ImportMode::AllOrNothing);
+    assert!(
+        matches!(imported, Err(VaultError::NotCoordinator)),
+        "{imported:?}"
+    );
+    assert_eq!(newcomer.ids().len(), before);
 }

@@ -113,6 +113,13 @@ impl Vault {
             .role_of(&self.device.public().to_bytes())
     }
 
+    /// Whether this device may take review decisions (verify, reject, or change an
+    /// incident's status once created): a coordinator, or a vault in no team, whose
+    /// owner is its own coordinator. Peers refuse such changes from anyone else.
+    pub fn reviews(&self) -> bool {
+        self.roster.is_none() || self.role() == Some(Role::Coordinator)
+    }
+
     /// The team's id fingerprint, if the vault is in a team.
     pub fn team_fingerprint(&self) -> Option<String> {
         let team = self.roster.as_ref()?.team();

@@ -552,6 +552,7 @@ impl Vault {
         edit: impl FnOnce(&mut Incident) -> Result<(), VaultError>,
     ) -> Result<bool, VaultError> {
         let recipients = self.sealing_recipients();
+        let reviews = self.reviews();
         let actor = &self.actor;
         let device = &self.device;
         let taxonomy = &self.taxonomy;
@@ -583,6 +584,9 @@ impl Vault {
             edit(&mut incident)?;
             incident.id = id.clone();
             taxonomy.validate(&incident)?;
+            if incident.status != readable.incident.status && !reviews {
+                return Err(VaultError::NotCoordinator);
+            }
             let part = if incident.personal == readable.incident.personal {
                 None
             } else if readable.can_read() {
@@ -698,6 +702,7 @@ impl Vault {
         let _enter = span.enter();
         let taxonomy = &self.taxonomy;
         let recipients = self.sealing_recipients();
+        let reviews = self.reviews();
         let device = &self.device;
         let items: Box<dyn Iterator<Item = Result<Incident, LineError>> + '_> = match format {
             Format::Jsonl => Box::new(jsonl::read(BufReader::new(input), taxonomy)),
@@ -721,6 +726,10 @@ impl Vault {
                 // to report every bad line at once.
                 if mode == ImportMode::AllOrNothing && !bad.is_empty() {
                     continue;
+                }
+                if !reviews && matches!(incident.status, Status::Verified | Status::Rejected) {
+                    // The team would refuse the change: a review decision.
+                    return Err(VaultError::NotCoordinator);
                 }
                 if w.has_incident(&incident.id)? || w.draft(&incident.id)?.is_some() {
                     outcome.already_present += 1;

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash, transaction::CommitOptions};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ReadDoc, transaction::CommitOptions};
 use autosurgeon::bytes::ByteVec;
 use autosurgeon::{Hydrate, MaybeMissing, Reconcile};
 use serde_json::Value;
@@ -266,6 +266,43 @@ impl IncidentDocument {
     /// `vigil_sync::sealing` to open.
     pub fn read(&self) -> Result<(Incident, PersonalPart), DocumentError> {
         Ok(self.stored()?.into_incident())
+    }
+
+    /// Whether the document holds a personal part in the open (the layout from before
+    /// sealing): names that every device holding the document can read.
+    pub fn has_open_personal(&self) -> bool {
+        matches!(
+            self.doc.get(automerge::ROOT, "personal"),
+            Ok(Some((automerge::Value::Object(_), _)))
+        )
+    }
+
+    /// Whether a change takes a review decision: it writes the status of an incident
+    /// that exists already (a change with dependencies), or writes it as verified or
+    /// rejected. Only coordinators may; the change that creates an incident writes
+    /// its first status. Judged from the change alone, so that every device that
+    /// judges it comes to the same answer, whatever else it holds.
+    pub fn reviews(bytes: &[u8]) -> Result<bool, DocumentError> {
+        let change = parse_change(bytes)?;
+        let follows = !change.deps().is_empty();
+        let expanded = contain_panics(|| Ok(change.decode()))?;
+        Ok(expanded
+            .operations
+            .iter()
+            .filter(|op| {
+                op.obj == automerge::legacy::ObjectId::Root
+                    && matches!(&op.key, automerge::legacy::Key::Map(key) if key == "status")
+            })
+            .any(|op| {
+                follows
+                    || match &op.action {
+                        automerge::legacy::OpType::Put(automerge::ScalarValue::Str(text)) => {
+                            !text.eq_ignore_ascii_case(Status::Submitted.as_str())
+                                && !text.eq_ignore_ascii_case(Status::Draft.as_str())
+                        }
+                        _ => true,
+                    }
+            }))
     }
 
     /// The incident the document holds now; see [`IncidentDocument::read`].
@@ -556,6 +593,53 @@ mod tests {
         assert_eq!(merged.place.city, "Astana");
         assert_eq!(merged.status, Status::Verified);
         assert_eq!(merged.personal.persons.len(), 3);
+    }
+
+    #[test]
+    fn a_change_says_whether_it_takes_a_review_decision() {
+        let mut incident = sample();
+        incident.status = Status::Submitted;
+        let sealed = PersonalPart::Sealed(vec![1, 2, 3]);
+        let (mut doc, first) =
+            IncidentDocument::create(b"device-a", &incident, &sealed, 1, "created").unwrap();
+        assert!(!doc.has_open_personal());
+        assert!(!IncidentDocument::reviews(&first.bytes).unwrap());
+        incident.place.city = "Astana".into();
+        let city = doc
+            .update(b"device-b", &incident, None, 2)
+            .unwrap()
+            .unwrap();
+        assert!(!IncidentDocument::reviews(&city.bytes).unwrap());
+        incident.status = Status::Verified;
+        let verified = doc
+            .update(b"device-b", &incident, None, 3)
+            .unwrap()
+            .unwrap();
+        assert!(IncidentDocument::reviews(&verified.bytes).unwrap());
+        incident.status = Status::Submitted;
+        let undone = doc
+            .update(b"device-b", &incident, None, 4)
+            .unwrap()
+            .unwrap();
+        assert!(IncidentDocument::reviews(&undone.bytes).unwrap());
+        let (_, created_verified) = IncidentDocument::create(
+            b"device-a",
+            &incident_with(Status::Rejected),
+            &sealed,
+            1,
+            "x",
+        )
+        .unwrap();
+        assert!(IncidentDocument::reviews(&created_verified.bytes).unwrap());
+        assert!(IncidentDocument::reviews(b"garbage").is_err());
+        let (open_doc, _) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
+        assert!(open_doc.has_open_personal());
+    }
+
+    fn incident_with(status: Status) -> Incident {
+        Incident { status, ..sample() }
     }
 
     #[test]

@@ -217,12 +217,19 @@ fn apply_incident(
             "a stored incident no longer loads".into(),
         ));
     };
+    // Personal data written unsealed before sealing existed stays where it already
+    // is; it spreads to no other device.
+    let open_here = doc.has_open_personal();
     for change in changes {
         if w.has_change(&change.hash)? || kept.iter().any(|k| k.hash == change.hash) {
             tally.already_had += 1;
             continue;
         }
         match doc.apply([change.bytes.as_slice()]) {
+            Ok(_) if !open_here && doc.has_open_personal() => {
+                tracing::warn!(reason = %Refusal::Unsealed, "change refused");
+                tally.refused += 1;
+            }
             Ok(_) => {
                 kept.push(change);
                 continue;

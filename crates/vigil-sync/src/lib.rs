@@ -62,6 +62,14 @@ pub enum Refusal {
     /// A change that does not apply to its incident.
     #[error("does not apply to its incident: {0}")]
     DoesNotApply(String),
+    /// A change by an observer that takes a review decision (sets the status of an
+    /// incident after its creation): a coordinator's call.
+    #[error("only coordinators change the review status of incidents")]
+    NotReviewer,
+    /// A change that writes personal data unsealed, which every device holding it
+    /// could read.
+    #[error("it carries personal data unsealed")]
+    Unsealed,
 }
 
 /// What ends a session: the peer broke the protocol, or the store failed.

@@ -348,6 +348,12 @@ impl Roster {
             .map(|m| m.role)
     }
 
+    /// The role the team gave a device, revoked or not: what its changes are judged
+    /// by.
+    pub fn role_given(&self, device: &[u8; 32]) -> Option<Role> {
+        self.members.get(device).map(|m| m.role)
+    }
+
     /// Whether the device has been revoked.
     pub fn is_revoked(&self, device: &[u8; 32]) -> bool {
         self.members.get(device).is_some_and(|m| m.revoked)

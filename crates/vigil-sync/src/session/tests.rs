@@ -1,6 +1,6 @@
 use vigil_crypto::DeviceKey;
-use vigil_model::Incident;
 use vigil_model::document::{IncidentDocument, PersonalPart};
+use vigil_model::{Incident, Status};
 use vigil_store::{SignedChange, Store};
 
 use super::*;
@@ -240,6 +240,59 @@ fn push(a: &mut Device, b: &mut Device, changes: Vec<WireChange>) -> SyncStats {
         )
         .unwrap();
     session.stats().clone()
+}
+
+/// A change to an incident `device` has logged, made and signed by `device`.
+fn edit(device: &Device, logged: &SignedChange, change: impl FnOnce(&mut Incident)) -> WireChange {
+    let mut doc = IncidentDocument::from_changes([logged.bytes.as_slice()]).unwrap();
+    let mut incident = doc.incident().unwrap();
+    change(&mut incident);
+    let actor = device.key.public().to_bytes();
+    let encoded = doc
+        .update(&actor, &incident, None, 1_700_000_100)
+        .unwrap()
+        .unwrap();
+    WireChange::from(sign(&device.key, &logged.incident, encoded))
+}
+
+#[test]
+fn observers_take_no_review_decisions_and_nobody_spreads_names_unsealed() {
+    let (mut hq, mut field) = team();
+    let logged = field.log("Almaty");
+    let verified = edit(&field, &logged, |i| i.status = Status::Verified);
+    let moved = edit(&field, &logged, |i| i.place.city = "Astana".into());
+    // Names in the open, as devices wrote them before sealing existed.
+    let unsealed = {
+        let mut incident = Incident::example();
+        incident.id = vigil_model::IncidentId::random();
+        incident.personal.description = "names in the open".into();
+        let (_, change) = IncidentDocument::create(
+            &field.key.public().to_bytes(),
+            &incident,
+            &PersonalPart::Open(incident.personal.clone()),
+            1_700_000_000,
+            "created",
+        )
+        .unwrap();
+        WireChange::from(sign(&field.key, &incident.id, change))
+    };
+    let before = hq.hashes();
+    let stats = push(
+        &mut field,
+        &mut hq,
+        vec![WireChange::from(logged.clone()), verified, moved, unsealed],
+    );
+    assert_eq!(stats.refused, 2, "{stats:?}");
+    assert_eq!(stats.changes_received, 2, "the incident and the new city");
+    assert_eq!(hq.hashes().len(), before.len() + 2);
+    let summary = &hq.store.list(&Default::default()).unwrap()[0];
+    assert_eq!(summary.status, Status::Submitted);
+    assert_eq!(summary.city, "Astana");
+
+    // The coordinator's own decision travels.
+    let by_hq = edit(&hq, &logged, |i| i.status = Status::Verified);
+    let stats = push(&mut hq, &mut field, vec![by_hq]);
+    assert_eq!((stats.refused, stats.changes_received), (0, 1), "{stats:?}");
 }
 
 #[test]
