@@ -1,11 +1,13 @@
 """The whole flow of a shell, through the generated Python bindings and the real
 library: vaults on disk, incidents, reports, files, errors, listeners."""
 
+import asyncio
 import gc
 import json
 import os
 import subprocess
 import threading
+import uuid
 
 import pytest
 
@@ -326,6 +328,30 @@ def test_the_passphrase_can_be_changed_and_stretching_raised(vault):
     assert vault.info().key_stretching_mib == 16
     with pytest.raises(vigil.VigilError.WrongPassphrase):
         run(vault.change_passphrase(PASSPHRASE, "again", stronger))
+
+
+def test_panic_does_not_wait_for_a_long_call(vault_path, tmp_path):
+    vault = run(vigil.create_vault(vault_path, PASSPHRASE, FAST))
+    big = tmp_path / "big.jsonl"
+    write_lines(big, [dict(PARTNER_LINES[0], report_id=str(uuid.uuid4())) for _ in range(1000)])
+
+    async def import_then_panic():
+        importing = asyncio.ensure_future(vault.import_file(str(big), False))
+        await asyncio.sleep(0.1)
+        assert not importing.done(), "the import should still hold the vault"
+        vault.panic()
+        # Returned while the import still runs: it did not wait for the vault.
+        still_running = not importing.done()
+        try:
+            await importing
+        except vigil.VigilError:
+            pass
+        return still_running
+
+    assert run(import_then_panic())
+    del vault
+    gc.collect()
+    assert run(vigil.open_vault(vault_path, "anything at all")).info().incidents == 0
 
 
 def test_panic_wipes_an_open_vault_and_a_locked_one(vault_path, tmp_path):

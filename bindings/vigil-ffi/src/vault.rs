@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use vigil_core::{Invite, Node, Status, render_markdown};
 use zeroize::Zeroizing;
@@ -24,6 +24,8 @@ use crate::{VigilError, in_background, runtime};
 #[derive(uniffi::Object)]
 pub struct Vault {
     inner: Arc<Mutex<vigil_core::Vault>>,
+    /// The vault's folder, for [`Vault::panic`] when a long call holds `inner`.
+    dir: std::path::PathBuf,
     listeners: Arc<Listeners>,
     /// The node that serves, while it does.
     serving: Mutex<Option<Arc<Node>>>,
@@ -62,8 +64,9 @@ pub async fn create_vault(
     let passphrase = Zeroizing::new(passphrase);
     in_background(move || {
         let kdf = stretching_or_calibrated(stretching)?;
-        vigil_core::Vault::create(&PathBuf::from(path), passphrase.as_bytes(), kdf)
-            .map(Vault::new)
+        let dir = PathBuf::from(path);
+        vigil_core::Vault::create(&dir, passphrase.as_bytes(), kdf)
+            .map(|vault| Vault::new(vault, &dir))
             .map_err(Into::into)
     })
     .await
@@ -83,8 +86,9 @@ pub fn wipe_vault(path: String) -> Result<(), VigilError> {
 pub async fn open_vault(path: String, passphrase: String) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
     in_background(move || {
-        vigil_core::Vault::open(&PathBuf::from(path), passphrase.as_bytes())
-            .map(Vault::new)
+        let dir = PathBuf::from(path);
+        vigil_core::Vault::open(&dir, passphrase.as_bytes())
+            .map(|vault| Vault::new(vault, &dir))
             .map_err(Into::into)
     })
     .await
@@ -124,9 +128,10 @@ fn lock(inner: &Mutex<vigil_core::Vault>) -> Result<MutexGuard<'_, vigil_core::V
 }
 
 impl Vault {
-    fn new(vault: vigil_core::Vault) -> Arc<Self> {
+    fn new(vault: vigil_core::Vault, dir: &std::path::Path) -> Arc<Self> {
         Arc::new(Self {
             inner: Arc::new(Mutex::new(vault)),
+            dir: dir.to_path_buf(),
             listeners: Arc::default(),
             serving: Mutex::new(None),
             wiped: AtomicBool::new(false),
@@ -387,11 +392,17 @@ impl Vault {
     /// serving, closes the database, overwrites the key file and deletes the data.
     /// Every later call fails; opening the folder again gives an empty vault.
     pub fn panic(&self) -> Result<(), VigilError> {
-        self.stop_serving()?;
-        self.remove_listeners();
-        let mut vault = lock(&self.inner)?;
         self.wiped.store(true, Ordering::SeqCst);
-        Ok(vault.wipe()?)
+        let _ = self.stop_serving();
+        self.remove_listeners();
+        match self.inner.try_lock() {
+            Ok(mut vault) => Ok(vault.wipe()?),
+            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner().wipe()?),
+            // A long call (an import, a sync) holds the vault: do not wait for it.
+            // Its database files are deleted under it and the key file blanked, so
+            // whatever it still writes lands in unlinked files nothing can open.
+            Err(TryLockError::WouldBlock) => Ok(vigil_core::wipe(&self.dir)?),
+        }
     }
 
     /// Whether the vault is serving its team (see [`Vault::start_serving`]).

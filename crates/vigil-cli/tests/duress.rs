@@ -66,15 +66,36 @@ fn the_duress_passphrase_destroys_the_vault_and_opens_an_empty_one() {
     assert_eq!(v.count(), 729);
     let copy = old_database(&v);
 
-    // Under duress: the vault opens, empty, as if that were all there is.
-    let forced = with_env(
-        &v,
-        &["incident", "list", "--json"],
-        "VIGIL_PASSPHRASE",
-        DURESS,
-    );
+    // What an opening logs, traced to the last detail, without times and values.
+    let messages = |out: &Output| -> std::collections::BTreeSet<String> {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| l.rsplit_once(": ").map(|(_, m)| m.to_owned()))
+            .map(|m| {
+                m.split(' ')
+                    .take_while(|w| !w.contains('='))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    let traced = |passphrase: &str| {
+        v.command(&["incident", "list", "--json"])
+            .env("VIGIL_PASSPHRASE", passphrase)
+            .env("VIGIL_LOG", "trace")
+            .output()
+            .unwrap()
+    };
+    let normal = traced(PASSPHRASE);
+    assert!(normal.status.success());
+
+    // Under duress: the vault opens, empty, as if that were all there is, and the
+    // log says nothing that an ordinary opening does not.
+    let forced = traced(DURESS);
     assert!(forced.status.success());
     assert_eq!(String::from_utf8_lossy(&forced.stdout).trim(), "[]");
+    let (normal, forced) = (messages(&normal), messages(&forced));
+    assert!(forced.is_subset(&normal), "{forced:?} against {normal:?}");
     let info = with_env(&v, &["info", "--json"], "VIGIL_PASSPHRASE", DURESS);
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["incidents"], 0);

@@ -183,8 +183,8 @@ pub fn wipe(dir: &Path) -> Result<(), VaultError> {
         file.set_len(blank.to_bytes().len() as u64)?;
         file.sync_all()?;
     }
+    // Nothing logged: after a duress passphrase the log must read like any opening.
     remove_database(dir)?;
-    tracing::info!("vault wiped");
     Ok(())
 }
 
@@ -242,7 +242,10 @@ impl Vault {
         }
         fs::create_dir_all(dir)?;
         let created = Self::create_in(dir, |key| KeyEnvelope::seal(key, passphrase, kdf));
-        if created.is_err() {
+        if created.is_ok() {
+            // Here, not in `create_in`, which a duress opening also runs.
+            tracing::info!("vault created");
+        } else {
             // Leave no half-made vault behind: a retry must find the folder empty.
             for file in [KEY_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"] {
                 let _ = fs::remove_file(dir.join(file));
@@ -275,7 +278,6 @@ impl Vault {
             )?;
             w.set_meta(META_CREATED, now_rfc3339().as_bytes())
         })?;
-        tracing::info!("vault created");
         Ok(Self::assemble(dir, store, device, taxonomy))
     }
 
@@ -404,6 +406,8 @@ impl Vault {
     pub fn wipe(&mut self) -> Result<(), VaultError> {
         drop(std::mem::replace(&mut self.store, Store::closed()?));
         self.roster = None;
+        // The old device key is zeroized as it is dropped.
+        self.device = DeviceKey::generate();
         wipe(&self.dir)
     }
 

@@ -113,7 +113,10 @@ const STEPS: &[&str] = &[
 pub(crate) fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
     let start = usize::try_from(version).unwrap_or(0);
     for (i, step) in STEPS.iter().enumerate().skip(start) {
-        tracing::info!(from = i, to = i + 1, "upgrading vault schema");
+        if version > 0 {
+            // Not when creating: a vault made by a duress opening must not stand out.
+            tracing::info!(from = i, to = i + 1, "upgrading vault schema");
+        }
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }
