@@ -2,7 +2,7 @@
 //! the user. Messages come from the core's errors, which never carry names, free
 //! text or key material.
 
-use vigil_core::VaultError;
+use vigil_core::{NetError, VaultError};
 
 /// What went wrong, by what the shell can do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -26,7 +26,8 @@ pub enum VigilError {
         reason: String,
     },
     /// The team does not allow it: not a coordinator, no team yet, an invitation or
-    /// a bundle refused.
+    /// a bundle refused, a peer that does not admit this device (revoked, or of
+    /// another team) or is not the device expected.
     #[error("{reason}")]
     NotAllowed {
         /// Why.
@@ -117,6 +118,12 @@ impl From<VaultError> for VigilError {
             | VaultError::BadInvite(_)
             | VaultError::BadBundle(_)
             | VaultError::Sealed => VigilError::NotAllowed { reason },
+            // Not the network's fault: trying again will not help.
+            VaultError::Network(
+                NetError::RejectedByPeer
+                | NetError::Refused { .. }
+                | NetError::UnexpectedPeer { .. },
+            ) => VigilError::NotAllowed { reason },
             VaultError::Unreachable(_) | VaultError::Network(_) | VaultError::Sync(_) => {
                 VigilError::Network { reason }
             }

@@ -30,6 +30,7 @@ pub use vigil_model::{
     Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place,
     Status, Summary, Taxonomy,
 };
+pub use vigil_net::NetError;
 pub use vigil_report::{Figures, Report, render_markdown};
 pub use vigil_store::ListFilter;
 

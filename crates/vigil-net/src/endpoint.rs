@@ -238,7 +238,7 @@ async fn accept_loop(
                 // A stranger, a revoked device, or not Vigil at all: worth a line
                 // in a coordinator's log, with the reason.
                 Err(error) => {
-                    tracing::info!(%remote, %error, "incoming connection refused at the handshake")
+                    tracing::warn!(%remote, %error, "incoming connection refused at the handshake")
                 }
             }
         });

@@ -72,7 +72,11 @@ class IncidentListViewModel(
         try {
             vault.syncWith(address)
         } catch (e: VigilException.Network) {
-            _problem.value = "sync failed: ${e.reason}"
+            _problem.value = "sync failed, try again later: ${e.reason}"
+            null
+        } catch (e: VigilException.NotAllowed) {
+            // Revoked, or the peer is of another team: retrying will not help.
+            _problem.value = "sync refused: ${e.reason}"
             null
         }
 
