@@ -7,10 +7,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vigil_core::{Format, ImportMode, Incident, ListFilter, Role, Status, VaultError};
+use vigil_core::{Format, ImportMode, Incident, IncidentId, ListFilter, Role, Status, VaultError};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_net::{Admission, Endpoint, PeerPolicy};
 use vigil_sync::Frame;
+use vigil_sync::signing::{self, WireChange};
 
 mod common;
 use common::{Device, coordinator, joined};
@@ -318,4 +320,94 @@ async fn only_coordinators_verify_or_reject() {
         "{imported:?}"
     );
     assert_eq!(newcomer.ids().len(), before);
+}
+
+/// A change to a new incident made under `actor`'s id and signed by `signer`.
+fn change_by(actor: [u8; 32], signer: &DeviceKey, city: &str) -> WireChange {
+    let mut incident = Incident::example();
+    incident.id = IncidentId::random();
+    incident.place.city = city.into();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (_, change) =
+        IncidentDocument::create(&actor, &incident, &PersonalPart::Absent, now, "created").unwrap();
+    WireChange::from(signing::sign(signer, &incident.id, change))
+}
+
+/// A member that turns hostile, over real QUIC: it joins with a genuine invitation,
+/// then sends a change signed with its key under another member's name, an unsigned
+/// change, a stranger's change and one honest change; then garbage. The coordinator
+/// stores the honest change alone, says what it refused, and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_member_is_refused_item_by_item_and_the_coordinator_keeps_serving() {
+    let hq = coordinator();
+    let a = joined(&hq, Role::Observer, "a").await;
+    let a_key = hq
+        .vault()
+        .members()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.label == "a")
+        .unwrap()
+        .device;
+    let before = hq.ids().len();
+    let invite = hq.invite(Role::Observer);
+    let rogue = DeviceKey::generate();
+    let endpoint =
+        Endpoint::bind("127.0.0.1:0".parse().unwrap(), &rogue, Arc::new(Anyone)).unwrap();
+    let connection = endpoint.connect(hq.addr(), None).await.unwrap();
+    let mut stream = connection.open_stream().await.unwrap();
+    let join = Frame::Join {
+        secret: *invite.secret,
+        label: "rogue".into(),
+    };
+    stream.send(&join.encode()).await.unwrap();
+    let welcome = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
+    assert!(matches!(welcome, Frame::Welcome { .. }), "{welcome:?}");
+
+    let own = rogue.public().to_bytes();
+    let mut impostor = change_by(a_key, &rogue, "Impostor");
+    impostor.author = None; // claims a, the change's actor; signed by the rogue
+    let mut unsigned = change_by(own, &rogue, "Unsigned");
+    unsigned.signature.clear();
+    let stranger = DeviceKey::generate();
+    let by_stranger = change_by(stranger.public().to_bytes(), &stranger, "Stranger");
+    let honest = change_by(own, &rogue, "Honest");
+    let batch = Frame::Changes(vec![impostor, unsigned, by_stranger, honest]);
+    stream.send(&batch.encode()).await.unwrap();
+    let done = Frame::Done {
+        accepted: 0,
+        refused: 0,
+        reply: true,
+    };
+    stream.send(&done.encode()).await.unwrap();
+    let answer = loop {
+        let frame = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
+        if let Frame::Done {
+            accepted, refused, ..
+        } = frame
+        {
+            break (accepted, refused);
+        }
+    };
+    assert_eq!(
+        answer,
+        (1, 3),
+        "the coordinator says what it took and refused"
+    );
+    assert_eq!(hq.ids().len(), before + 1);
+
+    // Garbage, on a new connection of the now admitted rogue, ends that session and
+    // only that session.
+    let connection = endpoint.connect(hq.addr(), None).await.unwrap();
+    let mut stream = connection.open_stream().await.unwrap();
+    stream.send(b"\x01 not a frame at all").await.unwrap();
+    assert!(!matches!(stream.recv().await, Ok(Some(_))));
+    assert_eq!(hq.ids().len(), before + 1);
+    a.log("Almaty");
+    let report = a.node.sync(hq.addr()).await.unwrap();
+    assert_eq!(report.stats.refused, 0);
+    assert_eq!(hq.ids().len(), before + 2);
 }
