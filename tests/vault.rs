@@ -156,3 +156,30 @@ fn raw_vault_files_hold_no_names_or_text() {
     }
     drop(vault);
 }
+
+/// A passphrase change rewrites the key file by rename (a crash leaves the old or
+/// the new), then blanks the old file where it lay: the key wrapped under the old
+/// passphrase does not linger in a freed block. A hard link made before the change
+/// still points at those blocks.
+#[test]
+fn the_key_file_under_an_old_passphrase_is_blanked_where_it_lay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault");
+    let vault = Vault::create(&path, PASS, FAST).unwrap();
+    let old_blocks = dir.path().join("old-key-file");
+    std::fs::hard_link(path.join("vault.key"), &old_blocks).unwrap();
+    let before = std::fs::read(&old_blocks).unwrap();
+    assert!(before.iter().any(|&b| b != 0));
+    vault
+        .change_passphrase(PASS, b"a new passphrase", None)
+        .unwrap();
+    let after = std::fs::read(&old_blocks).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert!(
+        after.iter().all(|&b| b == 0),
+        "the old wrapped key is still there"
+    );
+    drop(vault);
+    assert!(Vault::open(&path, b"a new passphrase").is_ok());
+    assert!(Vault::open(&path, PASS).is_err());
+}

@@ -139,7 +139,13 @@ fn now_rfc3339() -> String {
 
 /// Writes a file only its owner can read (key files and bundles hold secrets or
 /// personal data), so that a crash leaves the old content or the new, never half.
+/// The old content is then overwritten where it lay: a key file wrapped under an
+/// old passphrase must not linger in a freed block (as far as the file system
+/// writes in place; flash may still keep a copy, which the vault key's own
+/// secrecy covers only while the old passphrase stays unknown).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // Held open across the rename, so that its blocks can be blanked after it.
+    let old = fs::OpenOptions::new().write(true).open(path).ok();
     let tmp = path.with_extension("tmp");
     {
         let mut options = fs::OpenOptions::new();
@@ -154,6 +160,11 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // The rename is durable once the folder is.
         fs::File::open(dir)?.sync_all()?;
+    }
+    if let Some(mut old) = old {
+        let len = old.metadata()?.len();
+        old.write_all(&vec![0; usize::try_from(len).unwrap_or(0)])?;
+        old.sync_all()?;
     }
     Ok(())
 }
