@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let default = KdfParams::DEFAULT;
-    let calibrated = calibrated_kdf(Duration::from_millis(500))?;
+    let calibrated = calibrated_kdf(KdfParams::DEFAULT.memory_kib, Duration::from_millis(500))?;
     println!();
     println!("| unlock | Argon2id | time |");
     println!("|---|---|---|");

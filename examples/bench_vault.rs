@@ -145,7 +145,10 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
         }
         "calibrate" => {
             let t = Instant::now();
-            let params = vigil_core::calibrated_kdf(std::time::Duration::from_millis(500))?;
+            let params = vigil_core::calibrated_kdf(
+                KdfParams::DEFAULT.memory_kib,
+                std::time::Duration::from_millis(500),
+            )?;
             println!("calibrate_ms={}", ms(t.elapsed()));
             println!("calibrated_passes={}", params.iterations);
             let envelope =

@@ -183,3 +183,17 @@ fn the_key_file_under_an_old_passphrase_is_blanked_where_it_lay() {
     assert!(Vault::open(&path, b"a new passphrase").is_ok());
     assert!(Vault::open(&path, PASS).is_err());
 }
+
+/// Calibration keeps the memory it is given and picks between 3 and 64 passes;
+/// a longer target never gets fewer.
+#[test]
+fn calibration_keeps_the_memory_asked_for() {
+    use std::time::Duration;
+    let short = vigil_core::calibrated_kdf(8 * 1024, Duration::from_millis(1)).unwrap();
+    assert_eq!(short.memory_kib, 8 * 1024);
+    assert_eq!(short.iterations, 3, "never fewer than 3 passes");
+    let long = vigil_core::calibrated_kdf(8 * 1024, Duration::from_millis(300)).unwrap();
+    assert_eq!(long.memory_kib, 8 * 1024);
+    assert!((3..=64).contains(&long.iterations));
+    assert!(long.iterations >= short.iterations);
+}

@@ -48,7 +48,10 @@ fn stretching_or_calibrated(
 ) -> Result<vigil_core::KdfParams, VigilError> {
     match stretching {
         Some(stretching) => Ok(stretching.into()),
-        None => Ok(vigil_core::calibrated_kdf(UNLOCK_TARGET)?),
+        None => Ok(vigil_core::calibrated_kdf(
+            vigil_core::KdfParams::DEFAULT.memory_kib,
+            UNLOCK_TARGET,
+        )?),
     }
 }
 

@@ -113,16 +113,18 @@ const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500)
 /// passes, as many as make an unlock take [`UNLOCK_TARGET`] here.
 fn stretching(memory_mib: u32, iterations: Option<u32>) -> Result<vigil_core::KdfParams> {
     let memory_kib = memory_mib.saturating_mul(1024);
+    if memory_kib < vigil_core::KdfParams::DEFAULT.memory_kib {
+        eprintln!(
+            "warning: less than 64 MiB of key stretching makes a forced guess of the passphrase cheaper on a seized phone"
+        );
+    }
     Ok(match iterations {
         Some(iterations) => vigil_core::KdfParams {
             memory_kib,
             iterations,
             lanes: 1,
         },
-        None => vigil_core::KdfParams {
-            memory_kib,
-            ..vigil_core::calibrated_kdf(UNLOCK_TARGET)?
-        },
+        None => vigil_core::calibrated_kdf(memory_kib, UNLOCK_TARGET)?,
     })
 }
 

@@ -210,20 +210,24 @@ fn remove_database(dir: &Path) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Key stretching for this device: 64 MiB of Argon2id, with as many passes (at least
-/// 3) as make one unlock take `target` here; finding them costs about two unlocks.
-/// On a slower phone the same vault costs more, never less; the parameters are
-/// stored in the key file.
-pub fn calibrated_kdf(target: std::time::Duration) -> Result<KdfParams, VaultError> {
+/// Key stretching for this device: `memory_kib` of Argon2id (64 MiB is
+/// [`KdfParams::DEFAULT`]'s, and what a vault should use), with as many passes (at
+/// least 3) as make one unlock take `target` here; finding them costs about two
+/// unlocks. On a slower phone the same vault costs more, never less; the parameters
+/// are stored in the key file.
+pub fn calibrated_kdf(
+    memory_kib: u32,
+    target: std::time::Duration,
+) -> Result<KdfParams, VaultError> {
+    let base = KdfParams {
+        memory_kib,
+        ..KdfParams::DEFAULT
+    };
     // The cost is a fixed part (allocating and filling the memory) plus one part per
     // pass: timing 1 and 3 passes tells both.
     let time = |iterations| -> Result<f64, VaultError> {
         let started = std::time::Instant::now();
-        KdfParams {
-            iterations,
-            ..KdfParams::DEFAULT
-        }
-        .probe()?;
+        KdfParams { iterations, ..base }.probe()?;
         Ok(started.elapsed().as_secs_f64())
     };
     let target = target.as_secs_f64();
@@ -239,7 +243,7 @@ pub fn calibrated_kdf(target: std::time::Duration) -> Result<KdfParams, VaultErr
     }
     Ok(KdfParams {
         iterations: passes,
-        ..KdfParams::DEFAULT
+        ..base
     })
 }
 
