@@ -353,3 +353,43 @@ async fn what_was_submitted_before_joining_reaches_the_coordinator_readable() {
         "Dragged into van number 005 at dawn"
     );
 }
+
+/// The founder's phone is seized: another coordinator revokes it like any other.
+/// What observers submit afterwards opens for the remaining coordinator only, and
+/// the founder's device is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seized_founder_is_revoked_by_the_other_coordinator() {
+    let hq = coordinator();
+    let deputy = joined(&hq, Role::Coordinator, "deputy").await;
+    let observer = joined(&hq, Role::Observer, "field").await;
+    let fingerprint = hq.vault().info().unwrap().device;
+    let refused = hq.vault().revoke(&fingerprint, None);
+    assert!(refused.is_err(), "a device does not revoke itself");
+    // Members the founder added stand if the deputy had seen them by then.
+    deputy.node.sync(hq.addr()).await.unwrap();
+    deputy.vault().revoke(&fingerprint, None).unwrap();
+    observer.node.sync(deputy.addr()).await.unwrap();
+    let after = observer.vault().add(&named(4, Status::Submitted)).unwrap();
+    let sent = observer.node.sync(deputy.addr()).await.unwrap();
+    assert_eq!(sent.stats.changes_sent, 1, "{:?}", sent.stats);
+    assert_eq!(
+        deputy.vault().read(&after).unwrap().1,
+        PersonalAccess::Readable
+    );
+    // The founder's key against every byte the deputy holds.
+    let (_, deputy_store, _) = unlock(&deputy.path());
+    let (_, _, founder_key) = unlock(&hq.path());
+    let doc = IncidentDocument::from_changes(
+        deputy_store
+            .changes_of(&after)
+            .unwrap()
+            .iter()
+            .map(Vec::as_slice),
+    )
+    .unwrap();
+    assert_eq!(
+        Readable::read(&doc, &founder_key).unwrap().access,
+        Access::Sealed
+    );
+    assert!(hq.node.sync(deputy.addr()).await.is_err());
+}

@@ -444,7 +444,13 @@ async fn pump(
     while !session.is_finished() {
         let Some(frame) = receiver.recv().await? else {
             session.peer_closed();
-            break;
+            if session.is_finished() {
+                break;
+            }
+            // Whatever arrived is kept; the sync did not complete.
+            return Err(VaultError::Network(vigil_net::NetError::Stream(
+                "the peer ended the session before it was done (a peer that does not know this device yet refuses it)".into(),
+            )));
         };
         if frame == Frame::Prove.encode() {
             queue(tx, vec![proof(vault)?]);

@@ -255,9 +255,9 @@ impl Vault {
         }
         let member = self.member(fingerprint)?;
         let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
-        if member.device == roster.team() {
+        if member.device == self.device.public().to_bytes() {
             return Err(VaultError::Team(
-                "the team's founder cannot be revoked".into(),
+                "a device cannot revoke itself; another coordinator can".into(),
             ));
         }
         if member.revoked {

@@ -8,7 +8,10 @@
 //! Membership is a function of the *set* of entries, never of the order they
 //! arrived in, so every device that holds the same entries sees the same team:
 //!
-//! 1. The founder is a coordinator and cannot be revoked.
+//! 1. The founder is a coordinator. Like any coordinator it can be revoked by
+//!    another one (a seized founder's phone must open nothing made afterwards); no
+//!    device can revoke itself, so a team is never left without a coordinator by
+//!    its last one.
 //! 2. Entries are read in causal order (clock, then hash). An entry counts if its
 //!    signer is an active coordinator at that point.
 //! 3. Revocation is final: a revoked device never becomes a member again, whatever
@@ -460,7 +463,7 @@ impl Roster {
                         );
                     }
                     Action::Revoke { device, cutoff } => {
-                        if *device == self.team || revoked_by.contains_key(device) {
+                        if *device == e.signer || revoked_by.contains_key(device) {
                             continue;
                         }
                         revoked_by.insert(*device, signed.hash);

@@ -146,9 +146,39 @@ fn a_revoked_coordinators_earlier_entries_stand() {
     r.insert(r.make_entry(&a, revoke(&b), 4).unwrap()).unwrap();
     assert_eq!(r.role_of(&key(&observer)), Some(Role::Observer));
     assert!(r.is_revoked(&key(&b)));
-    // The founder cannot be revoked.
+    // No device revokes itself.
     r.insert(r.make_entry(&a, revoke(&a), 5).unwrap()).unwrap();
     assert_eq!(r.role_of(&key(&a)), Some(Role::Coordinator));
+}
+
+/// A seized founder is revoked like any coordinator: what it signs afterwards, or
+/// concurrently, is void; the team goes on under the other coordinator.
+#[test]
+fn the_founder_can_be_revoked_by_another_coordinator() {
+    let a = DeviceKey::generate();
+    let b = DeviceKey::generate();
+    let (mut base, _) = Roster::found(&a, "a", 1).unwrap();
+    base.insert(base.make_entry(&a, add(&b, Role::Coordinator), 2).unwrap())
+        .unwrap();
+    let thief = DeviceKey::generate();
+    // Concurrently: the founder's phone, now a thief's, adds a device and revokes b;
+    // b revokes the founder.
+    let by_a = base
+        .make_entry(&a, add(&thief, Role::Coordinator), 3)
+        .unwrap();
+    let by_b = base.make_entry(&b, revoke(&a), 3).unwrap();
+    let mut one = base.clone();
+    one.insert(by_a.clone()).unwrap();
+    one.insert(by_b.clone()).unwrap();
+    let mut two = base.clone();
+    two.insert(by_b).unwrap();
+    two.insert(by_a).unwrap();
+    for r in [&one, &two] {
+        assert!(r.is_revoked(&key(&a)));
+        assert_eq!(r.role_of(&key(&thief)), None);
+        assert_eq!(r.role_of(&key(&b)), Some(Role::Coordinator));
+        assert_eq!(r.team(), key(&a), "the team keeps its id");
+    }
 }
 
 #[test]
