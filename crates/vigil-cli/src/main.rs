@@ -283,6 +283,10 @@ fn run(cli: Cli) -> Result {
                 kdf.memory_kib / 1024,
                 kdf.iterations
             );
+            // The duress tag is bound to the old salt and stretching.
+            println!(
+                "A duress passphrase, if one was set, no longer works: set it again with `vigil duress`."
+            );
         }
         Command::Panic => {
             let path = vault_path(cli.vault)?;

@@ -171,7 +171,11 @@ fn the_passphrase_can_be_changed_and_stretching_raised() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("16 MiB, 2 passes"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("16 MiB, 2 passes"), "{said}");
+    assert!(said.contains("set it again with `vigil duress`"), "{said}");
+    // The warning below 64 MiB.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("less than 64 MiB"));
     assert!(v.fails(&["info"]).contains("wrong passphrase"));
     let info = with_env(
         &v,
