@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vigil_core::{Format, ImportMode, Incident, IncidentId, ListFilter, Role, Status, VaultError};
+use vigil_core::{
+    Format, ImportMode, Incident, IncidentId, ListFilter, Node, Role, Status, VaultError,
+};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_net::{Admission, Endpoint, PeerPolicy};
@@ -214,6 +216,49 @@ async fn a_whole_campaign_syncs_to_an_empty_device() {
         assert_eq!(b.report(), hq2.report());
         assert_eq!(b.ids().len(), hq2.ids().len());
     }
+}
+
+/// A long first sync reports its progress batch by batch, as the CLI's spinner and a
+/// shell's progress bar show it, ending at what the session received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_sync_reports_progress_as_batches_arrive() {
+    let hq = coordinator();
+    let scenario = vigil_scenario::generate(2021, 1);
+    hq.vault()
+        .import(
+            scenario.to_jsonl().as_bytes(),
+            Format::Jsonl,
+            ImportMode::AllOrNothing,
+        )
+        .unwrap();
+    let newcomer = Device::new();
+    let mut node = Node::bind(
+        Arc::clone(newcomer.node.vault()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    node.on_progress(move |stats| log.lock().unwrap().push(stats.changes_received));
+
+    let report = node
+        .join(&hq.invite(Role::Coordinator), "newcomer")
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.is_sorted(), "progress never goes back: {seen:?}");
+    assert_eq!(seen.last(), Some(&report.stats.changes_received));
+    let midway = seen
+        .iter()
+        .filter(|&&n| n > 0 && n < report.stats.changes_received)
+        .count();
+    assert!(
+        midway > 0,
+        "{} changes arrived with no progress in between: {seen:?}",
+        report.stats.changes_received
+    );
+    assert_eq!(newcomer.ids(), hq.ids());
 }
 
 /// Sneakernet: an observer carries its new incidents to the coordinator on a file.
