@@ -22,6 +22,8 @@ use vigil_core::{Format, ImportMode, KdfParams, ListFilter, Status, Vault};
 const PASS: &[u8] = b"benchmark passphrase";
 const DURESS: &[u8] = b"benchmark duress passphrase";
 const COUNTED: &[Status] = &[Status::Submitted, Status::Verified];
+/// How many incidents the `logged` step copies into a vault of their own.
+const LOGGED: u64 = 10_000;
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -80,6 +82,23 @@ fn step(name: &str, vault_path: &Path, file: &Path) -> Result<(), Box<dyn Error>
             for (i, bytes) in by_position.iter().enumerate() {
                 println!("change_bytes_{i}={}", bytes / ids.len().max(1));
             }
+        }
+        "logged" => {
+            // The field path: each incident logged and submitted on this device, one
+            // change each (an import adds a second, see `put_imported`). `file` names
+            // the new vault here.
+            let imported = Vault::open(vault_path, PASS)?;
+            let mut logged = Vault::create(file, PASS, KdfParams::DEFAULT)?;
+            let ids = imported.list(&ListFilter {
+                limit: Some(LOGGED),
+                ..ListFilter::default()
+            })?;
+            let t = Instant::now();
+            for summary in &ids {
+                logged.add(&imported.get(&summary.id)?)?;
+            }
+            println!("logged_ms={}", ms(t.elapsed()));
+            println!("logged={}", ids.len());
         }
         "unlock" => {
             let bytes = std::fs::read(vault_path.join("vault.key"))?;
@@ -199,6 +218,26 @@ fn get(figures: &[(String, f64)], key: &str) -> f64 {
         .map_or(f64::NAN, |(_, v)| *v)
 }
 
+/// Table rows: where a vault's bytes go, and its changes' own sizes.
+fn print_space(space: &[(String, f64)], incidents: f64, how: &str) {
+    let breakdown: Vec<String> = space
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("space ")?, v)))
+        .filter(|(_, bytes)| **bytes / incidents >= 1.0)
+        .map(|(name, bytes)| format!("{name} {:.0}", bytes / incidents))
+        .collect();
+    println!(
+        "| where the bytes go, per {how} incident | {} | |",
+        breakdown.join(", ")
+    );
+    println!(
+        "| a {how} incident's changes, as stored | first {:.0} bytes, second {:.0}, later ones {:.0} (per incident) | |",
+        get(space, "change_bytes_0"),
+        get(space, "change_bytes_1"),
+        get(space, "change_bytes_2"),
+    );
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--step") {
@@ -226,6 +265,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let import = run_step("import", &vault, &file)?;
     let size = dir_size(&vault) as f64;
     let space = run_step("space", &vault, &file)?;
+    let field = dir.path().join("field");
+    let logged = run_step("logged", &vault, &field)?;
+    let field_size = dir_size(&field) as f64;
+    let field_space = run_step("space", &field, &file)?;
     let unlock = run_step("unlock", &vault, &file)?;
     let list = run_step("list", &vault, &file)?;
     let report = run_step("report", &vault, &file)?;
@@ -251,26 +294,20 @@ fn main() -> Result<(), Box<dyn Error>> {
         get(&import, "peak_mib")
     );
     println!(
-        "| vault size | {:.1} MiB, {:.0} bytes per incident | ≤ 1024 bytes |",
+        "| vault size, imported (two changes each) | {:.1} MiB, {:.0} bytes per incident | ≤ 1024 bytes |",
         size / 1048576.0,
         size / n
     );
-    let breakdown: Vec<String> = space
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("space ")?, v)))
-        .filter(|(_, bytes)| **bytes / n >= 1.0)
-        .map(|(name, bytes)| format!("{name} {:.0}", bytes / n))
-        .collect();
+    print_space(&space, n, "imported");
+    let logged_n = get(&logged, "logged");
     println!(
-        "| where the bytes go, per incident | {} | |",
-        breakdown.join(", ")
+        "| vault size, {:.0} incidents logged on the device (one change each) | {:.1} MiB, {:.0} bytes per incident; {:.0} incidents/s | ≤ 1024 bytes |",
+        logged_n,
+        field_size / 1048576.0,
+        field_size / logged_n,
+        logged_n / get(&logged, "logged_ms") * 1000.0
     );
-    println!(
-        "| an incident's changes, as stored | first {:.0} bytes, second {:.0}, later ones {:.0} (per incident) | |",
-        get(&space, "change_bytes_0"),
-        get(&space, "change_bytes_1"),
-        get(&space, "change_bytes_2"),
-    );
+    print_space(&field_space, logged_n, "logged");
     println!(
         "| unlock (Argon2id 64 MiB, 3 passes) | {:.0} ms | |",
         get(&unlock, "unlock_ms")
