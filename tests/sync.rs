@@ -261,6 +261,75 @@ async fn a_long_sync_reports_progress_as_batches_arrive() {
     assert_eq!(newcomer.ids(), hq.ids());
 }
 
+/// A sync cut mid-flight keeps every batch that was stored before the cut, and the
+/// next session sends only the rest: nothing that arrived travels twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_sync_resumes_without_resending_what_arrived() {
+    let hq = coordinator();
+    let deputy = joined(&hq, Role::Coordinator, "deputy").await;
+    let scenario = vigil_scenario::generate(2021, 3);
+    hq.vault()
+        .import(
+            scenario.to_jsonl().as_bytes(),
+            Format::Jsonl,
+            ImportMode::AllOrNothing,
+        )
+        .unwrap();
+    let missing = hq.vault().info().unwrap().changes - deputy.vault().info().unwrap().changes;
+
+    // The deputy syncs, and hq goes away as soon as the first batch is stored.
+    let mut node = Node::bind(
+        Arc::clone(deputy.node.vault()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let hq_node = Arc::clone(&hq.node);
+    node.on_progress(move |stats| {
+        if stats.changes_received > 0 {
+            hq_node.close();
+        }
+    });
+    assert!(node.sync(hq.addr()).await.is_err(), "the session was cut");
+    let stored_before_cut = deputy.vault().info().unwrap().changes;
+    assert!(
+        stored_before_cut > 0 && stored_before_cut < missing,
+        "{stored_before_cut} of {missing} changes stored before the cut"
+    );
+
+    // hq comes back on a new endpoint; the deputy syncs again.
+    let hq_again =
+        Arc::new(Node::bind(Arc::clone(hq.node.vault()), "127.0.0.1:0".parse().unwrap()).unwrap());
+    let (sessions, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let serving = Arc::clone(&hq_again);
+    tokio::spawn(async move {
+        serving
+            .serve(move |report| {
+                let _ = sessions.send(report.map(|r| r.stats.changes_sent));
+            })
+            .await;
+    });
+    let resumed = deputy
+        .node
+        .sync(hq_again.local_addr().unwrap())
+        .await
+        .unwrap();
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(10), ended.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent, missing - stored_before_cut, "only the rest is sent");
+    assert_eq!(resumed.stats.changes_received, sent);
+    assert_eq!(resumed.stats.refused, 0);
+    assert_eq!(
+        resumed.stats.incomplete, 0,
+        "every change found its history"
+    );
+    hq_again.close();
+    assert_eq!(deputy.ids(), hq.ids());
+    assert_eq!(deputy.report(), hq.report());
+}
+
 /// Sneakernet: an observer carries its new incidents to the coordinator on a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundles_carry_changes_only_team_devices_can_read() {

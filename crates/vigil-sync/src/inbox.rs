@@ -220,29 +220,42 @@ fn apply_incident(
     // Personal data written unsealed before sealing existed stays where it already
     // is; it spreads to no other device.
     let open_here = doc.has_open_personal();
-    for change in changes {
-        if w.has_change(&change.hash)? || kept.iter().any(|k| k.hash == change.hash) {
-            tally.already_had += 1;
-            continue;
-        }
-        match doc.apply([change.bytes.as_slice()]) {
-            Ok(_) if !open_here && doc.has_open_personal() => {
-                tracing::warn!(reason = %Refusal::Unsealed, "change refused");
-                tally.refused += 1;
-            }
-            Ok(_) => {
-                kept.push(change);
+    // A batch need not list a change after its history: a change whose history comes
+    // later in the batch is tried again once a pass has applied something, so that
+    // only what is really missing waits for the next batch.
+    let mut queue: Vec<&SignedChange> = changes.iter().collect();
+    loop {
+        let kept_before = kept.len();
+        let mut early = Vec::new();
+        for change in queue {
+            if w.has_change(&change.hash)? || kept.iter().any(|k| k.hash == change.hash) {
+                tally.already_had += 1;
                 continue;
             }
-            Err(DocumentError::MissingDependencies) => waiting.push(change.clone()),
-            Err(e) => {
-                tracing::warn!(reason = %Refusal::DoesNotApply(e.to_string()), "change refused");
-                tally.refused += 1;
+            match doc.apply([change.bytes.as_slice()]) {
+                Ok(_) if !open_here && doc.has_open_personal() => {
+                    tracing::warn!(reason = %Refusal::Unsealed, "change refused");
+                    tally.refused += 1;
+                }
+                Ok(_) => {
+                    kept.push(change);
+                    continue;
+                }
+                Err(DocumentError::MissingDependencies) => early.push(change),
+                Err(e) => {
+                    tracing::warn!(reason = %Refusal::DoesNotApply(e.to_string()), "change refused");
+                    tally.refused += 1;
+                }
             }
+            // A failed apply leaves the document unusable: start again from what holds.
+            doc = rebuild(&kept)
+                .map_err(|_| StoreError::Damaged("an incident no longer loads".into()))?;
         }
-        // A failed apply leaves the document unusable: start again from what holds.
-        doc = rebuild(&kept)
-            .map_err(|_| StoreError::Damaged("an incident no longer loads".into()))?;
+        if early.is_empty() || kept.len() == kept_before {
+            waiting.extend(early.into_iter().cloned());
+            break;
+        }
+        queue = early;
     }
     if kept.is_empty() {
         return Ok(());

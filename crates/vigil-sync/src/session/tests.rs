@@ -255,6 +255,43 @@ fn edit(device: &Device, logged: &SignedChange, change: impl FnOnce(&mut Inciden
     WireChange::from(sign(&device.key, &logged.incident, encoded))
 }
 
+/// Reconciliation can bring an incident's later change in an earlier flight than its
+/// first one (the ranges resolve in any order); whatever the order within and across
+/// frames, both are applied in the session and none is left for the next sync.
+#[test]
+fn a_change_that_arrives_before_its_history_is_applied_with_it() {
+    let (mut hq, mut field) = team();
+    let logged = field.log("Almaty");
+    let edited = edit(&field, &logged, |i| i.place.city = "Astana".into());
+    let logged = WireChange::from(logged);
+
+    // Within one frame.
+    let stats = push(&mut field, &mut hq, vec![edited.clone(), logged.clone()]);
+    assert_eq!((stats.changes_received, stats.incomplete), (2, 0));
+
+    // In two frames, the later change first (another device of the same team).
+    let mut other = Device::new(DeviceKey::generate(), &hq.roster);
+    let mut session = Session::respond(&other.store, &other.key).unwrap();
+    for frame in [Frame::Changes(vec![edited]), Frame::Changes(vec![logged])] {
+        session
+            .receive(&frame.encode(), &mut other.store, &mut other.roster)
+            .unwrap();
+    }
+    let done = Frame::Done {
+        accepted: 0,
+        refused: 0,
+        reply: false,
+    };
+    session
+        .receive(&done.encode(), &mut other.store, &mut other.roster)
+        .unwrap();
+    assert_eq!(
+        (session.stats().changes_received, session.stats().incomplete),
+        (2, 0)
+    );
+    assert_eq!(other.hashes(), hq.hashes());
+}
+
 #[test]
 fn observers_take_no_review_decisions_and_nobody_spreads_names_unsealed() {
     let (mut hq, mut field) = team();
