@@ -172,6 +172,15 @@ async fn an_invitation_works_once() {
     forged.secret = zeroize::Zeroizing::new([0; 32]);
     let third = Device::new();
     assert!(third.node.join(&forged, "third").await.is_err());
+    // An expired one is refused before anything is sent.
+    let mut stale = hq.invite(Role::Observer);
+    stale.expires -= 601;
+    let fourth = Device::new();
+    let err = fourth.node.join(&stale, "fourth").await.unwrap_err();
+    assert!(
+        matches!(&err, VaultError::BadInvite(why) if why.contains("expired")),
+        "{err}"
+    );
     assert_eq!(hq.vault().members().unwrap().len(), 2);
 }
 
