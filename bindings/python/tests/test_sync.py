@@ -3,6 +3,8 @@ the bindings: a coordinator founds a team, observers join with invitations, inci
 travel and relay, a revoked device is refused."""
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -203,3 +205,58 @@ def test_the_shell_reads_why_a_peer_was_refused_and_no_names(tmp_path):
     assert "quinn" not in text, "only Vigil's own lines below warnings"
     for name in ["Aibek", "Sadykov", "Omarov", "akimat", PASSPHRASE]:
         assert name not in text, f"{name} reached the log"
+
+
+# A program that serves, is synced with, and exits mid-session: the library's
+# threads are still logging and telling listeners when the interpreter finalizes.
+EXITING_WHILE_SERVING = '''
+import asyncio, os, sys
+import vigil
+
+class Quiet(vigil.LogListener):
+    def log(self, level, target, message):
+        pass
+
+class Heard(vigil.VaultListener):
+    def vault_changed(self, change):
+        pass
+
+async def main(folder, seconds):
+    fast = vigil.KeyStretching(memory_mib=8, iterations=1)
+    vigil.set_log_listener(Quiet(), vigil.LogLevel.DEBUG)
+    hq = await vigil.create_vault(os.path.join(folder, "hq"), "pass phrase", fast)
+    hq.create_team("hq")
+    hq.add_listener(Heard())
+    address = await hq.start_serving("127.0.0.1:0")
+    field = await vigil.create_vault(os.path.join(folder, "field"), "pass phrase", fast)
+    await field.join_team(hq.create_invite(vigil.TeamRole.OBSERVER, 1, [address]), "f")
+
+    async def keep_syncing():
+        while True:
+            field.add_incident(FIELDS)
+            await field.sync_with(address)
+
+    asyncio.ensure_future(keep_syncing())
+    await asyncio.sleep(seconds)
+
+FIELDS = %r
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+'''
+
+
+def test_a_program_exits_cleanly_while_serving_and_syncing(tmp_path):
+    """Listeners are not called once Python has begun to exit: a call then would
+    abort the process ("FATAL: exception not rethrown")."""
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING_WHILE_SERVING % submitted("Almaty"))
+    for i, seconds in enumerate(["0.2", "0.5", "0.8", "1.1", "0.3", "0.7"]):
+        folder = tmp_path / f"run{i}"
+        folder.mkdir()
+        done = subprocess.run(
+            [sys.executable, str(script), str(folder), seconds],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "FATAL" not in done.stderr

@@ -10,6 +10,7 @@ mod error;
 mod listener;
 mod logging;
 mod records;
+mod shell;
 mod vault;
 
 use std::sync::{Once, OnceLock};
@@ -18,6 +19,7 @@ pub use error::VigilError;
 pub use listener::{ChangeSource, VaultChange, VaultListener};
 pub use logging::{LogLevel, LogListener, clear_log_listener, set_log_listener};
 pub use records::*;
+pub use shell::stop_callbacks;
 pub use vault::{Vault, create_vault, open_vault, wipe_vault};
 
 uniffi::setup_scaffolding!("vigil");

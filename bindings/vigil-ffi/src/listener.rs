@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::shell::Foreign;
 use crate::{SyncSummary, VigilError};
 
 /// Where a change came from.
@@ -38,12 +39,12 @@ pub trait VaultListener: Send + Sync {
 
 /// The listeners of one vault.
 #[derive(Default)]
-pub(crate) struct Listeners(Mutex<Vec<Arc<dyn VaultListener>>>);
+pub(crate) struct Listeners(Mutex<Vec<Foreign<dyn VaultListener>>>);
 
 impl Listeners {
     pub(crate) fn add(&self, listener: Arc<dyn VaultListener>) {
         if let Ok(mut all) = self.0.lock() {
-            all.push(listener);
+            all.push(Foreign::new(listener));
         }
     }
 
@@ -78,8 +79,11 @@ impl Listeners {
                 incidents,
                 members,
             };
+            let Some(listener) = listener.get() else {
+                continue;
+            };
             // The shell's own error text could quote anything: it is not logged.
-            if listener.vault_changed(change).is_err() {
+            if let Some(Err(_)) = crate::shell::call(|| listener.vault_changed(change)) {
                 tracing::warn!("a vault listener failed");
             }
         }

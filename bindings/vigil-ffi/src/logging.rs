@@ -10,6 +10,7 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use crate::VigilError;
+use crate::shell::Foreign;
 
 /// How much to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
@@ -42,7 +43,7 @@ pub trait LogListener: Send + Sync {
     fn log(&self, level: LogLevel, target: String, message: String) -> Result<(), VigilError>;
 }
 
-type Sink = (Arc<dyn LogListener>, LogLevel);
+type Sink = (Foreign<dyn LogListener>, LogLevel);
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
@@ -62,7 +63,7 @@ pub fn set_log_listener(listener: Arc<dyn LogListener>, level: LogLevel) -> Resu
     *SINK
         .write()
         .map_err(|_| VigilError::internal("the log listener was left unusable"))? =
-        Some((listener, level));
+        Some((Foreign::new(listener), level));
     Ok(())
 }
 
@@ -92,7 +93,11 @@ impl<S: Subscriber> Layer<S> for ToListener {
         let mut text = Text::default();
         event.record(&mut text);
         // A failing listener cannot log its own failure here without recursing.
-        let _ = listener.log(event_level, metadata.target().to_owned(), text.0);
+        if let Some(listener) = listener.get() {
+            let _ = crate::shell::call(|| {
+                listener.log(event_level, metadata.target().to_owned(), text.0)
+            });
+        }
     }
 }
 
