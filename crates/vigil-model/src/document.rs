@@ -333,7 +333,9 @@ impl IncidentDocument {
 
     /// Applies changes made elsewhere; returns how many were new here. Every change
     /// must arrive with its dependencies (in this call or before): a change whose
-    /// history is missing is refused. After an error, discard the document.
+    /// history is missing is refused with [`DocumentError::MissingDependencies`],
+    /// and the document is left as it was. After any other error, discard the
+    /// document.
     pub fn apply<'a>(
         &mut self,
         changes: impl IntoIterator<Item = &'a [u8]>,
@@ -342,6 +344,17 @@ impl IncidentDocument {
             .into_iter()
             .map(parse_change)
             .collect::<Result<Vec<_>, _>>()?;
+        // Checked before Automerge sees them, so that the caller can keep the
+        // document and try the change again once its history has come.
+        let arriving: std::collections::HashSet<ChangeHash> =
+            parsed.iter().map(Change::hash).collect();
+        let lacking = parsed
+            .iter()
+            .flat_map(Change::deps)
+            .any(|dep| !arriving.contains(dep) && self.doc.get_change_by_hash(dep).is_none());
+        if lacking {
+            return Err(DocumentError::MissingDependencies);
+        }
         let new = parsed
             .iter()
             .filter(|c| self.doc.get_change_by_hash(&c.hash()).is_none())
@@ -593,6 +606,34 @@ mod tests {
         assert_eq!(merged.place.city, "Astana");
         assert_eq!(merged.status, Status::Verified);
         assert_eq!(merged.personal.persons.len(), 3);
+    }
+
+    #[test]
+    fn a_change_before_its_history_is_refused_and_leaves_the_document_usable() {
+        let incident = sample();
+        let (mut doc, first) =
+            IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
+                .unwrap();
+        let mut edited = incident.clone();
+        edited.place.city = "Astana".into();
+        let second = doc.update(b"device-a", &edited, None, 2).unwrap().unwrap();
+        let mut later = edited.clone();
+        later.affected.count = 9;
+        let third = doc.update(b"device-a", &later, None, 3).unwrap().unwrap();
+
+        let mut here = IncidentDocument::from_changes([first.bytes.as_slice()]).unwrap();
+        assert!(matches!(
+            here.apply([third.bytes.as_slice()]),
+            Err(DocumentError::MissingDependencies)
+        ));
+        assert_eq!(here.incident().unwrap(), incident, "left as it was");
+        // Together, in any order, they apply.
+        assert_eq!(
+            here.apply([third.bytes.as_slice(), second.bytes.as_slice()])
+                .unwrap(),
+            2
+        );
+        assert_eq!(here.incident().unwrap(), later);
     }
 
     #[test]

@@ -241,7 +241,11 @@ fn apply_incident(
                     kept.push(change);
                     continue;
                 }
-                Err(DocumentError::MissingDependencies) => early.push(change),
+                // The document is untouched: no need to rebuild it.
+                Err(DocumentError::MissingDependencies) => {
+                    early.push(change);
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(reason = %Refusal::DoesNotApply(e.to_string()), "change refused");
                     tally.refused += 1;
