@@ -16,7 +16,10 @@
 //! 2. already in sync: both sides hold the same incidents;
 //! 3. 100 incidents edited on the coordinator (the observer pulls them), and then 100
 //!    edited on the observer (it pushes them);
-//! 4. connection set-up on loopback (QUIC with mutual TLS 1.3 and the admission
+//! 4. 100 reports the observer logged "offline": imported with their own report times,
+//!    scattered across the whole campaign among the coordinator's, instead of
+//!    gathered at the end as fresh edits are (it pushes them);
+//! 5. connection set-up on loopback (QUIC with mutual TLS 1.3 and the admission
 //!    check): median and 95th percentile of 50 connections.
 //!
 //! Each step runs in a child process of its own: the coordinator serves from one
@@ -191,6 +194,45 @@ fn step(name: &str, args: &[String]) -> Result<()> {
                 bytes += store.changes_of(id)?.last().map_or(0, Vec::len) as u64;
             }
             println!("edit_change_bytes={bytes}");
+        }
+        "offline" => {
+            // Every k-th report of the campaign again, under a new id, as an observer
+            // that was offline would bring it: its first change dated by the report,
+            // among the coordinator's changes of that time.
+            let vault_path = PathBuf::from(arg(0)?);
+            let count: usize = arg(2)?.parse()?;
+            let lines: Vec<String> = BufReader::new(std::fs::File::open(arg(1)?)?)
+                .lines()
+                .collect::<std::io::Result<_>>()?;
+            let stride = (lines.len() / count.max(1)).max(1);
+            let mut jsonl = String::new();
+            for line in lines.iter().step_by(stride).take(count) {
+                let mut report: serde_json::Value = serde_json::from_str(line)?;
+                report["report_id"] = vigil_core::IncidentId::random().to_string().into();
+                report["status"] = "submitted".into();
+                jsonl.push_str(&report.to_string());
+                jsonl.push('\n');
+            }
+            let mut vault = Vault::open(&vault_path, PASS)?;
+            let before = vault.info()?.changes;
+            let outcome =
+                vault.import(jsonl.as_bytes(), Format::Jsonl, ImportMode::AllOrNothing)?;
+            println!("offline={}", outcome.added);
+            println!("offline_changes={}", vault.info()?.changes - before);
+            drop(vault);
+            let store = open_store(&vault_path)?;
+            let ids: std::collections::HashSet<String> = jsonl
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|r| r["report_id"].as_str().map(str::to_owned))
+                .collect();
+            let mut bytes = 0u64;
+            for id in store.incident_ids()? {
+                if ids.contains(id.as_str()) {
+                    bytes += store.changes_of(&id)?.iter().map(Vec::len).sum::<usize>() as u64;
+                }
+            }
+            println!("offline_change_bytes={bytes}");
         }
         "join" => {
             let invite = Invite::decode(arg(1)?)?;
@@ -660,6 +702,19 @@ fn main() -> Result<()> {
     let server = Server::start(&hq, false)?;
     let push = run_step("sync", &[observer_s, server.addr()?, "1"])?;
     let push_server = server.stop()?;
+    // 100 reports logged offline on the observer, dated across the campaign.
+    let offline = run_step(
+        "offline",
+        &[
+            observer_s,
+            file.to_str().ok_or("path")?,
+            &EDITED.to_string(),
+        ],
+    )?;
+    let am_offline = run_step("automerge", &[observer_s, hq_s])?;
+    let server = Server::start(&hq, false)?;
+    let scattered = run_step("sync", &[observer_s, server.addr()?, "1"])?;
+    let scattered_server = server.stop()?;
     let after = run_step("changes", &[observer_s])?;
     let after_hq = run_step("changes", &[hq_s])?;
 
@@ -681,6 +736,10 @@ fn main() -> Result<()> {
     };
     let pushed = Session {
         f: &push,
+        prefix: "r0_",
+    };
+    let pushed_scattered = Session {
+        f: &scattered,
         prefix: "r0_",
     };
     let k = |x: usize| {
@@ -717,6 +776,12 @@ fn main() -> Result<()> {
         &pushed,
         edit_obs.num("edit_change_bytes"),
         &am_push,
+    );
+    row(
+        &format!("{EDITED} offline, pushed ({})", k(n)),
+        &pushed_scattered,
+        offline.num("offline_change_bytes"),
+        &am_offline,
     );
     row(
         &format!("full sync to empty ({})", k(n)),
@@ -790,6 +855,23 @@ fn main() -> Result<()> {
         human(am_push.num("am_bytes_ab")),
         human(am_push.num("am_bytes_ba")),
     );
+    let offline_bytes = offline.num("offline_change_bytes");
+    println!(
+        "- {} reports logged offline on the observer, dated across the campaign ({} changes: each report's own, and its sealed personal part dated now): {}. Push: {}. Session bytes / change bytes = {:.2}",
+        offline.num("offline"),
+        offline.num("offline_changes"),
+        human(offline_bytes),
+        pushed_scattered.detail(),
+        pushed_scattered.bytes() / offline_bytes
+    );
+    println!(
+        "  automerge: {} messages ({} max per document), {} documents received changes, {} from the observer and {} back",
+        am_offline.num("am_messages"),
+        am_offline.num("am_max_messages"),
+        am_offline.num("am_docs_moved"),
+        human(am_offline.num("am_bytes_ab")),
+        human(am_offline.num("am_bytes_ba")),
+    );
     let change_bytes = changes.num("change_bytes");
     println!(
         "- full sync to an empty device (join): {}; {} incidents arrived. The changes themselves: {} ({} changes); Vigil session bytes / change bytes = {:.2} (goal ≤ 2). Automerge per-doc bytes / change bytes = {:.2} ({} messages, {} max per document, {} to the empty side, {} back, {} CPU)",
@@ -842,10 +924,16 @@ fn main() -> Result<()> {
         push.num("peak_mib"),
         push_server.num("peak_mib")
     );
-    let errors: f64 = [&join_server, &sync_server, &pull_server, &push_server]
-        .iter()
-        .map(|f| f.num("session_errors"))
-        .sum();
+    let errors: f64 = [
+        &join_server,
+        &sync_server,
+        &pull_server,
+        &push_server,
+        &scattered_server,
+    ]
+    .iter()
+    .map(|f| f.num("session_errors"))
+    .sum();
     println!("- coordinator session errors over the run: {errors}");
 
     // Connection set-up: sessions 2 to 51 (the first, in a fresh process, apart).
