@@ -206,9 +206,12 @@ fn step(name: &str, args: &[String]) -> Result<()> {
                 .collect::<std::io::Result<_>>()?;
             let stride = (lines.len() / count.max(1)).max(1);
             let mut jsonl = String::new();
+            let mut ids = std::collections::HashSet::new();
             for line in lines.iter().step_by(stride).take(count) {
                 let mut report: serde_json::Value = serde_json::from_str(line)?;
-                report["report_id"] = vigil_core::IncidentId::random().to_string().into();
+                let id = vigil_core::IncidentId::random();
+                report["report_id"] = id.to_string().into();
+                ids.insert(id);
                 report["status"] = "submitted".into();
                 jsonl.push_str(&report.to_string());
                 jsonl.push('\n');
@@ -221,16 +224,9 @@ fn step(name: &str, args: &[String]) -> Result<()> {
             println!("offline_changes={}", vault.info()?.changes - before);
             drop(vault);
             let store = open_store(&vault_path)?;
-            let ids: std::collections::HashSet<String> = jsonl
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .filter_map(|r| r["report_id"].as_str().map(str::to_owned))
-                .collect();
             let mut bytes = 0u64;
-            for id in store.incident_ids()? {
-                if ids.contains(id.as_str()) {
-                    bytes += store.changes_of(&id)?.iter().map(Vec::len).sum::<usize>() as u64;
-                }
+            for id in &ids {
+                bytes += store.changes_of(id)?.iter().map(Vec::len).sum::<usize>() as u64;
             }
             println!("offline_change_bytes={bytes}");
         }
