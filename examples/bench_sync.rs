@@ -586,6 +586,18 @@ impl Session<'_> {
     }
 }
 
+/// The Automerge baseline of a scenario where one side's changes moved.
+fn print_automerge_moved(am: &Figures, from: &str) {
+    println!(
+        "  automerge: {} messages ({} max per document), {} documents received changes, {} from the {from} and {} back",
+        am.num("am_messages"),
+        am.num("am_max_messages"),
+        am.num("am_docs_moved"),
+        human(am.num("am_bytes_ab")),
+        human(am.num("am_bytes_ba")),
+    );
+}
+
 fn row(label: &str, vigil: &Session<'_>, change_bytes: f64, am: &Figures) {
     let messages = format!("{:.0}", am.num("am_messages"));
     let bytes = human(am.num("am_bytes"));
@@ -827,14 +839,7 @@ fn main() -> Result<()> {
         pulled.detail(),
         pulled.bytes() / edit_bytes
     );
-    println!(
-        "  automerge: {} messages ({} max per document), {} documents received changes, {} from the edited side and {} back",
-        am_edit.num("am_messages"),
-        am_edit.num("am_max_messages"),
-        am_edit.num("am_docs_moved"),
-        human(am_edit.num("am_bytes_ab")),
-        human(am_edit.num("am_bytes_ba")),
-    );
+    print_automerge_moved(&am_edit, "edited side");
     let push_bytes = edit_obs.num("edit_change_bytes");
     println!(
         "- {} incidents edited on the observer: changes {}. Push: {}. Session bytes / change bytes = {:.2}",
@@ -843,14 +848,7 @@ fn main() -> Result<()> {
         pushed.detail(),
         pushed.bytes() / push_bytes
     );
-    println!(
-        "  automerge: {} messages ({} max per document), {} documents received changes, {} from the edited side and {} back",
-        am_push.num("am_messages"),
-        am_push.num("am_max_messages"),
-        am_push.num("am_docs_moved"),
-        human(am_push.num("am_bytes_ab")),
-        human(am_push.num("am_bytes_ba")),
-    );
+    print_automerge_moved(&am_push, "edited side");
     let offline_bytes = offline.num("offline_change_bytes");
     println!(
         "- {} reports logged offline on the observer, dated across the campaign ({} changes: each report's own, and its sealed personal part dated now): {}. Push: {}. Session bytes / change bytes = {:.2}",
@@ -860,14 +858,7 @@ fn main() -> Result<()> {
         pushed_scattered.detail(),
         pushed_scattered.bytes() / offline_bytes
     );
-    println!(
-        "  automerge: {} messages ({} max per document), {} documents received changes, {} from the observer and {} back",
-        am_offline.num("am_messages"),
-        am_offline.num("am_max_messages"),
-        am_offline.num("am_docs_moved"),
-        human(am_offline.num("am_bytes_ab")),
-        human(am_offline.num("am_bytes_ba")),
-    );
+    print_automerge_moved(&am_offline, "observer");
     let change_bytes = changes.num("change_bytes");
     println!(
         "- full sync to an empty device (join): {}; {} incidents arrived. The changes themselves: {} ({} changes); Vigil session bytes / change bytes = {:.2} (goal ≤ 2). Automerge per-doc bytes / change bytes = {:.2} ({} messages, {} max per document, {} to the empty side, {} back, {} CPU)",

@@ -7,9 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vigil_core::{
-    Format, ImportMode, Incident, IncidentId, ListFilter, Node, Role, Status, VaultError,
-};
+use vigil_core::{Format, ImportMode, Incident, IncidentId, ListFilter, Role, Status, VaultError};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_net::{Admission, Endpoint, PeerPolicy};
@@ -189,14 +187,7 @@ async fn an_invitation_works_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_campaign_syncs_to_an_empty_device() {
     let hq = coordinator();
-    let scenario = vigil_scenario::generate(2021, 1);
-    hq.vault()
-        .import(
-            scenario.to_jsonl().as_bytes(),
-            Format::Jsonl,
-            ImportMode::AllOrNothing,
-        )
-        .unwrap();
+    hq.import_campaign(1);
     // A second coordinator reads what was sealed before it joined once the first
     // shares it again.
     let a = joined(&hq, Role::Coordinator, "a").await;
@@ -232,20 +223,9 @@ async fn a_whole_campaign_syncs_to_an_empty_device() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_sync_reports_progress_as_batches_arrive() {
     let hq = coordinator();
-    let scenario = vigil_scenario::generate(2021, 1);
-    hq.vault()
-        .import(
-            scenario.to_jsonl().as_bytes(),
-            Format::Jsonl,
-            ImportMode::AllOrNothing,
-        )
-        .unwrap();
+    hq.import_campaign(1);
     let newcomer = Device::new();
-    let mut node = Node::bind(
-        Arc::clone(newcomer.node.vault()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
+    let mut node = newcomer.another_node();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     node.on_progress(move |stats| log.lock().unwrap().push(stats.changes_received));
@@ -276,23 +256,12 @@ async fn a_long_sync_reports_progress_as_batches_arrive() {
 async fn a_cut_sync_resumes_without_resending_what_arrived() {
     let hq = coordinator();
     let deputy = joined(&hq, Role::Coordinator, "deputy").await;
-    let scenario = vigil_scenario::generate(2021, 3);
-    hq.vault()
-        .import(
-            scenario.to_jsonl().as_bytes(),
-            Format::Jsonl,
-            ImportMode::AllOrNothing,
-        )
-        .unwrap();
+    hq.import_campaign(3);
     let had = deputy.vault().info().unwrap().changes;
     let missing = hq.vault().info().unwrap().changes - had;
 
     // The deputy syncs, and hq goes away as soon as the first batch is stored.
-    let mut node = Node::bind(
-        Arc::clone(deputy.node.vault()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
+    let mut node = deputy.another_node();
     let hq_node = Arc::clone(&hq.node);
     node.on_progress(move |stats| {
         if stats.changes_received > 0 {
@@ -307,8 +276,7 @@ async fn a_cut_sync_resumes_without_resending_what_arrived() {
     );
 
     // hq comes back on a new endpoint; the deputy syncs again.
-    let hq_again =
-        Arc::new(Node::bind(Arc::clone(hq.node.vault()), "127.0.0.1:0".parse().unwrap()).unwrap());
+    let hq_again = Arc::new(hq.another_node());
     let (sessions, mut ended) = tokio::sync::mpsc::unbounded_channel();
     let serving = Arc::clone(&hq_again);
     tokio::spawn(async move {

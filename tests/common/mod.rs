@@ -6,7 +6,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use vigil_core::{Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status, Vault};
+use vigil_core::{
+    Format, ImportMode, Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status,
+    Vault,
+};
 
 pub const PASS: &[u8] = b"sync test";
 pub const FAST: KdfParams = KdfParams {
@@ -77,6 +80,28 @@ impl Device {
 
     pub fn fingerprint(&self) -> String {
         self.vault().info().unwrap().device
+    }
+
+    /// Imports `scale` generated kz-2021-style campaigns (729 incidents each).
+    pub fn import_campaign(&self, scale: usize) {
+        let scenario = vigil_scenario::generate(2021, scale);
+        self.vault()
+            .import(
+                scenario.to_jsonl().as_bytes(),
+                Format::Jsonl,
+                ImportMode::AllOrNothing,
+            )
+            .unwrap();
+    }
+
+    /// Another node on this device's vault, on a port of its own and not serving: for
+    /// a session watched through its own progress callback.
+    pub fn another_node(&self) -> Node {
+        Node::bind(
+            Arc::clone(self.node.vault()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap()
     }
 }
 

@@ -218,27 +218,23 @@ fn a_cut_session_keeps_what_arrived_and_the_next_one_sends_only_the_rest() {
 }
 
 fn push(a: &mut Device, b: &mut Device, changes: Vec<WireChange>) -> SyncStats {
-    let mut session = Session::respond(&b.store, &b.key).unwrap();
     let _ = a;
-    session
-        .receive(
-            &Frame::Changes(changes).encode(),
-            &mut b.store,
-            &mut b.roster,
-        )
-        .unwrap();
-    session
-        .receive(
-            &Frame::Done {
-                accepted: 0,
-                refused: 0,
-                reply: false,
-            }
-            .encode(),
-            &mut b.store,
-            &mut b.roster,
-        )
-        .unwrap();
+    push_frames(b, vec![changes])
+}
+
+/// `b` receives these frames of changes, then the peer's end of the session.
+fn push_frames(b: &mut Device, frames: Vec<Vec<WireChange>>) -> SyncStats {
+    let mut session = Session::respond(&b.store, &b.key).unwrap();
+    let done = Frame::Done {
+        accepted: 0,
+        refused: 0,
+        reply: false,
+    };
+    for frame in frames.into_iter().map(Frame::Changes).chain([done]) {
+        session
+            .receive(&frame.encode(), &mut b.store, &mut b.roster)
+            .unwrap();
+    }
     session.stats().clone()
 }
 
@@ -271,24 +267,8 @@ fn a_change_that_arrives_before_its_history_is_applied_with_it() {
 
     // In two frames, the later change first (another device of the same team).
     let mut other = Device::new(DeviceKey::generate(), &hq.roster);
-    let mut session = Session::respond(&other.store, &other.key).unwrap();
-    for frame in [Frame::Changes(vec![edited]), Frame::Changes(vec![logged])] {
-        session
-            .receive(&frame.encode(), &mut other.store, &mut other.roster)
-            .unwrap();
-    }
-    let done = Frame::Done {
-        accepted: 0,
-        refused: 0,
-        reply: false,
-    };
-    session
-        .receive(&done.encode(), &mut other.store, &mut other.roster)
-        .unwrap();
-    assert_eq!(
-        (session.stats().changes_received, session.stats().incomplete),
-        (2, 0)
-    );
+    let stats = push_frames(&mut other, vec![vec![edited], vec![logged]]);
+    assert_eq!((stats.changes_received, stats.incomplete), (2, 0));
     assert_eq!(other.hashes(), hq.hashes());
 }
 
