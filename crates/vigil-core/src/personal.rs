@@ -9,7 +9,7 @@
 
 use vigil_crypto::DevicePublicKey;
 use vigil_model::document::PersonalPart;
-use vigil_model::{Incident, IncidentId, Personal, Summary};
+use vigil_model::{Incident, IncidentId, Personal, Status, Summary};
 use vigil_store::{ListFilter, Writer};
 use vigil_sync::Role;
 use vigil_sync::sealing::{self, Readable};
@@ -68,7 +68,8 @@ impl Vault {
             // What the projection marks sealed, this device cannot open, so cannot
             // seal again: joining a team with many incidents loads none of them.
             let id = summary.id;
-            if summary.sealed || self.store.draft(&id)?.is_some() {
+            // A draft (the only incidents with that status) is not in the history.
+            if summary.sealed || summary.status == Status::Draft {
                 continue;
             }
             let doc = self.document(&id)?;
