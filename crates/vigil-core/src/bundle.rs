@@ -159,6 +159,13 @@ impl Vault {
         if content.team != roster.team() {
             return Err(bad("it belongs to another team"));
         }
+        // The exporter is checked on a scratch copy before anything is stored: a
+        // bundle from a device the team does not admit leaves the vault as it was.
+        if !roster.would_admit(&content.members, &outer.exporter) {
+            return Err(bad(
+                "its exporting device is not an active member of the team",
+            ));
+        }
         let mut inbox = Inbox::new(&self.device);
         inbox.accept_members(&mut self.store, roster, content.members)?;
         if roster.role_of(&outer.exporter).is_none() {

@@ -361,6 +361,11 @@ async fn introduce(
     let mut guard = lock(vault)?;
     let v = &mut *guard;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
+    // Read on a scratch copy first: a stranger's proof is stored only if it admits
+    // the stranger (a thief's void entries never reach the log this way).
+    if !roster.would_admit(&entries, &connection.peer().to_bytes()) {
+        return Err(not_member());
+    }
     vigil_sync::Inbox::new(&v.device).accept_members(&mut v.store, roster, entries)?;
     v.refresh_policy()?;
     if v.roster

@@ -6,28 +6,47 @@
 //! a Lamport clock one above theirs, so the log is a small causal graph.
 //!
 //! Membership is a function of the *set* of entries, never of the order they
-//! arrived in, so every device that holds the same entries sees the same team:
+//! arrived in, so every device that holds the same entries sees the same team. The
+//! rules answer a thief who holds a seized coordinator's key, learns of its
+//! revocation at any moment, and signs any entry with any deps, clock and time:
 //!
 //! 1. The founder is a coordinator. Like any coordinator it can be revoked by
 //!    another one (a seized founder's phone must open nothing made afterwards); no
 //!    device can revoke itself, so a team is never left without a coordinator by
 //!    its last one.
-//! 2. Entries are read in causal order (clock, then hash). An entry counts if its
-//!    signer is an active coordinator at that point.
+//! 2. Authority is causal: an entry counts only if its signer's latest `Add` in the
+//!    entry's own causal past made it a coordinator, and that `Add` counts. Reading
+//!    order (clock, then hash) decides nothing but which of two concurrent role
+//!    changes is last, so a thief gains nothing by choosing a low clock.
 //! 3. Revocation is final: a revoked device never becomes a member again, whatever
 //!    adds it, before or after. A device that must come back joins with a new key.
 //!    The revocation names a cutoff time: changes the device signed dated before it
-//!    (its reports from before the phone was seized) still count, later ones do not.
-//!    A change's date is its author's claim, so a thief holding the key can backdate;
-//!    the cutoff bounds what coordinators must review, it does not prove anything.
-//! 4. A revoked coordinator's entries count only if the revoking coordinator had seen
-//!    them (they are in the revocation's causal past). Entries it made concurrently
-//!    with, or after, its revocation are void: a seized coordinator phone cannot add
-//!    devices by backdating. So when one coordinator adds a device while another
-//!    concurrently revokes the first, the add is void on every device.
+//!    (its reports from before the phone was seized) still count, later ones do not
+//!    (with several revocations, the earliest cutoff). A change's date is its
+//!    author's claim, so a thief holding the key can backdate; the cutoff bounds what
+//!    coordinators must review, it does not prove anything.
+//! 4. A revocation of X *breaks* every entry whose chain of authority (the entry,
+//!    the `Add` that authorised its signer, the one that authorised that signer, up
+//!    to the founding entry) holds something X signed that the revocation had not
+//!    seen. Broken entries are void: a seized coordinator phone cannot add devices,
+//!    promote accomplices or revoke anyone by backdating, and keys it made are void
+//!    with the entries that made them.
+//! 5. A revocation broken by another one falls, unless it breaks that one too: two
+//!    revocations that break each other (a thief revoking its revoker, directly or
+//!    through a key it made) both stand, so both devices lose the role. Which stand
+//!    is the grounded reading of "falls if a standing one breaks it one-way": a
+//!    function of the set, which no signer can tip by its choice of deps or clock. A
+//!    cycle left undecided stands: revoking too much is recoverable (the others add
+//!    a new key), trusting a thief is not.
 //!
-//! Rule 4 can void entries that an earlier pass counted, so the reading repeats
-//! until nothing more is voided; teams have tens of entries, so this is cheap.
+//! What a thief cannot do, whatever it signs once its revocation is known: be an
+//! active coordinator or a sealing recipient, or make one (tested as a property
+//! against such a thief). What it can still do, and a recovery key standing above
+//! the coordinators is the planned answer to: cost its revoker the role, and, when
+//! the seized key is not the founder's, revoke a coordinator in its revoker's chain
+//! of authority (the founder, say) naming entries from before that coordinator's
+//! later `Add`s, which are then void with it. Denial, not takeover: a team so
+//! attacked is left with fewer coordinators, never with the thief's.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -221,6 +240,8 @@ pub struct Roster {
     members: BTreeMap<[u8; 32], Member>,
     /// Every device ever admitted as coordinator by a counted entry.
     ever_coordinators: HashSet<[u8; 32]>,
+    /// The entries that count by the rules.
+    counted: HashSet<[u8; 32]>,
 }
 
 impl Roster {
@@ -231,6 +252,7 @@ impl Roster {
             entries: HashMap::new(),
             members: BTreeMap::new(),
             ever_coordinators: HashSet::new(),
+            counted: HashSet::new(),
         };
         roster.evaluate();
         roster
@@ -267,12 +289,44 @@ impl Roster {
             .collect();
         let mut skipped = (rows.len() - entries.len()) as u64;
         entries.sort_by_key(|e| (e.entry.clock, e.hash));
+        // Checked one by one (each needs its deps), read once: the log is read as a
+        // whole at every open, so the reading must not repeat per entry.
         for entry in entries {
-            if roster.insert(entry).is_err() {
-                skipped += 1;
+            match roster.check(&entry) {
+                Ok(()) => {
+                    // Stored entries were admitted once; the reading below decides
+                    // which count.
+                    if let Action::Add {
+                        device,
+                        role: Role::Coordinator,
+                        ..
+                    } = entry.entry.action
+                    {
+                        roster.ever_coordinators.insert(device);
+                    }
+                    roster.entries.insert(entry.hash, entry);
+                }
+                Err(_) => skipped += 1,
             }
         }
+        roster.evaluate();
         (roster, skipped)
+    }
+
+    /// Whether `device` would be an active member once `proof` joins the log, read
+    /// on a scratch copy: what a stranger sends to prove itself is stored only if it
+    /// does admit it. Entries that do not decode or do not fit are left out.
+    pub fn would_admit(&self, proof: &[crate::frame::WireEntry], device: &[u8; 32]) -> bool {
+        let mut rows: Vec<MemberEntryRow> = self.entries().iter().map(|e| e.to_row()).collect();
+        rows.extend(proof.iter().filter_map(|wire| {
+            let signature = <[u8; 64]>::try_from(wire.signature.as_slice()).ok()?;
+            let entry = SignedEntry::decode(&wire.bytes, &signature).ok()?;
+            Some(entry.to_row())
+        }));
+        Roster::from_rows(self.team, &rows)
+            .0
+            .role_of(device)
+            .is_some()
     }
 
     /// The team's id: its founder's key.
@@ -292,6 +346,25 @@ impl Roster {
         if self.entries.contains_key(&entry.hash) {
             return Ok(false);
         }
+        self.check(&entry)?;
+        let before = (self.members.clone(), self.ever_coordinators.clone());
+        let (hash, signer) = (entry.hash, entry.entry.signer);
+        self.entries.insert(hash, entry);
+        self.evaluate();
+        // An entry that arrives void from a revoked signer is not kept: a revoked
+        // key cannot fill the log (read at every open) with entries that count for
+        // nothing. Leaving it out changes no other entry's reading (a void entry
+        // breaks and overrules nothing that stands), so the state before is restored.
+        if !self.counted.contains(&hash) && self.is_revoked(&signer) {
+            self.entries.remove(&hash);
+            (self.members, self.ever_coordinators) = before;
+            return Err(Refusal::RevokedAuthor);
+        }
+        Ok(true)
+    }
+
+    /// The checks `insert` makes before an entry joins the log.
+    fn check(&self, entry: &SignedEntry) -> Result<(), Refusal> {
         let e = &entry.entry;
         if e.team != self.team {
             return Err(Refusal::OtherTeam);
@@ -312,9 +385,7 @@ impl Roster {
         if !founding && !self.ever_coordinators.contains(&e.signer) {
             return Err(Refusal::NotCoordinator);
         }
-        self.entries.insert(entry.hash, entry);
-        self.evaluate();
-        Ok(true)
+        Ok(())
     }
 
     /// A new entry by `signer` after every entry known here; not yet inserted.
@@ -398,108 +469,222 @@ impl Roster {
         heads
     }
 
-    /// Every entry in the causal past of `hash`, itself included.
-    fn past(&self, hash: &[u8; 32]) -> HashSet<[u8; 32]> {
-        let mut seen = HashSet::new();
-        let mut todo = vec![*hash];
-        while let Some(h) = todo.pop() {
-            if seen.insert(h)
-                && let Some(e) = self.entries.get(&h)
-            {
-                todo.extend(e.entry.deps.iter().copied());
-            }
-        }
-        seen
-    }
-
     /// Reads the log by the rules in the module's documentation.
+    ///
+    /// Entries are indexed in causal order (clock, then hash: every dep comes before
+    /// the entries naming it). Each entry's causal past is a bit set, and each entry
+    /// points at the `Add` that made its signer a coordinator (its *authority*), so
+    /// the chain of authority of any entry can be walked back to the founding entry.
     fn evaluate(&mut self) {
         let order = self.entries();
-        let mut void: HashSet<[u8; 32]> = HashSet::new();
-        loop {
-            let mut members: BTreeMap<[u8; 32], Member> = BTreeMap::new();
-            let mut ever_coordinators = HashSet::from([self.team]);
-            // The first counted revocation of each device.
-            let mut revoked_by: HashMap<[u8; 32], [u8; 32]> = HashMap::new();
-            for signed in &order {
-                let e = &signed.entry;
-                if void.contains(&signed.hash) {
-                    continue;
-                }
-                let founding = e.signer == self.team && e.deps.is_empty();
-                let signer_active = members
-                    .get(&e.signer)
-                    .is_some_and(|m| !m.revoked && m.role == Role::Coordinator);
-                if !founding && !signer_active {
-                    continue;
-                }
-                match &e.action {
-                    Action::Add {
-                        device,
-                        role,
-                        label,
-                    } => {
-                        if revoked_by.contains_key(device) {
-                            continue;
-                        }
-                        if *role == Role::Coordinator {
-                            ever_coordinators.insert(*device);
-                        }
-                        let added_at = members.get(device).map_or(e.time, |m| m.added_at);
-                        members.insert(
-                            *device,
-                            Member {
-                                device: *device,
-                                role: if *device == self.team {
-                                    Role::Coordinator
-                                } else {
-                                    *role
-                                },
-                                label: label.clone(),
-                                revoked: false,
-                                cutoff: i64::MAX,
-                                added_at,
-                            },
-                        );
-                    }
-                    Action::Revoke { device, cutoff } => {
-                        if *device == e.signer || revoked_by.contains_key(device) {
-                            continue;
-                        }
-                        revoked_by.insert(*device, signed.hash);
-                        let member = members.entry(*device).or_insert_with(|| Member {
-                            device: *device,
-                            role: Role::Observer,
-                            label: String::new(),
-                            revoked: true,
-                            cutoff: i64::MIN,
-                            added_at: e.time,
-                        });
-                        member.revoked = true;
-                        member.cutoff = *cutoff;
+        let n = order.len();
+        let index: HashMap<[u8; 32], usize> =
+            order.iter().enumerate().map(|(i, e)| (e.hash, i)).collect();
+        let words = n.div_ceil(64);
+        // past[i]: entry i and everything it depends on, transitively.
+        let mut past: Vec<Vec<u64>> = Vec::with_capacity(n);
+        for (i, signed) in order.iter().enumerate() {
+            let mut bits = vec![0u64; words];
+            bits[i / 64] |= 1 << (i % 64);
+            for dep in &signed.entry.deps {
+                if let Some(&d) = index.get(dep) {
+                    for (w, dw) in bits.iter_mut().zip(&past[d]) {
+                        *w |= dw;
                     }
                 }
             }
-            let mut newly_void = Vec::new();
-            for (device, revocation) in &revoked_by {
-                let past = self.past(revocation);
-                newly_void.extend(
-                    order
-                        .iter()
-                        .filter(|s| s.entry.signer == *device && !past.contains(&s.hash))
-                        .map(|s| s.hash)
-                        .filter(|h| !void.contains(h)),
-                );
-            }
-            if newly_void.is_empty() {
-                self.members = members;
-                // Signers ever admitted as coordinator, even if later revoked: their
-                // older entries stay valid to receive.
-                self.ever_coordinators.extend(ever_coordinators);
-                return;
-            }
-            void.extend(newly_void);
+            past.push(bits);
         }
+        let saw = |i: usize, j: usize| past[i][j / 64] & (1 << (j % 64)) != 0;
+
+        // Rule 2: an entry's authority is the latest `Add` of its signer in its causal
+        // past, which must give the coordinator role; the founder's is the founding
+        // entry. An entry without one never counts.
+        let mut adds_of: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
+        for (i, signed) in order.iter().enumerate() {
+            if let Action::Add { device, .. } = &signed.entry.action {
+                adds_of.entry(*device).or_default().push(i);
+            }
+        }
+        let founding = order
+            .iter()
+            .position(|s| s.entry.deps.is_empty() && s.entry.signer == self.team);
+        let mut authority: Vec<Option<usize>> = vec![None; n];
+        let mut authorised = vec![false; n];
+        for (i, signed) in order.iter().enumerate() {
+            let e = &signed.entry;
+            if Some(i) == founding {
+                authorised[i] = true;
+                continue;
+            }
+            let from = if e.signer == self.team {
+                founding.filter(|&f| saw(i, f))
+            } else {
+                adds_of
+                    .get(&e.signer)
+                    .and_then(|adds| adds.iter().rev().copied().find(|&a| a != i && saw(i, a)))
+            };
+            let Some(from) = from else { continue };
+            let coordinator = e.signer == self.team
+                || matches!(
+                    order[from].entry.action,
+                    Action::Add {
+                        role: Role::Coordinator,
+                        ..
+                    }
+                );
+            if coordinator && authorised[from] {
+                authority[i] = Some(from);
+                authorised[i] = true;
+            }
+        }
+
+        // Rule 4: a revocation of X *breaks* an entry if the entry's chain of
+        // authority holds something X signed that the revocation had not seen.
+        let breaks = |revocation: usize, target: &[u8; 32], entry: usize| {
+            let mut at = Some(entry);
+            while let Some(j) = at {
+                if order[j].entry.signer == *target && !saw(revocation, j) {
+                    return true;
+                }
+                at = authority[j];
+            }
+            false
+        };
+        let revocations: Vec<(usize, [u8; 32], i64)> = order
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| authorised[i])
+            .filter_map(|(i, s)| match s.entry.action {
+                Action::Revoke { device, cutoff } if device != s.entry.signer => {
+                    Some((i, device, cutoff))
+                }
+                _ => None,
+            })
+            .collect();
+
+        // Rule 5: revocations that break each other both stand; otherwise one that
+        // breaks another overrules it. Which stand is the grounded reading of that
+        // relation: a revocation falls once a standing one overrules it, stands once
+        // all that overrule it have fallen; one left undecided (a cycle) stands, since
+        // revoking too much is recoverable and trusting a thief is not.
+        let r = revocations.len();
+        let mut overrules: Vec<Vec<usize>> = vec![Vec::new(); r];
+        for (a, &(ia, ta, _)) in revocations.iter().enumerate() {
+            for (b, &(ib, tb, _)) in revocations.iter().enumerate() {
+                if a != b && breaks(ia, &ta, ib) && !breaks(ib, &tb, ia) {
+                    overrules[b].push(a);
+                }
+            }
+        }
+        #[derive(Clone, Copy, PartialEq)]
+        enum Label {
+            Undecided,
+            Stands,
+            Falls,
+        }
+        let mut label = vec![Label::Undecided; r];
+        loop {
+            let mut changed = false;
+            for b in 0..r {
+                if label[b] != Label::Undecided {
+                    continue;
+                }
+                if overrules[b].iter().any(|&a| label[a] == Label::Stands) {
+                    label[b] = Label::Falls;
+                    changed = true;
+                } else if overrules[b].iter().all(|&a| label[a] == Label::Falls) {
+                    label[b] = Label::Stands;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let standing: Vec<(usize, [u8; 32], i64)> = revocations
+            .iter()
+            .zip(&label)
+            .filter(|&(_, l)| *l != Label::Falls)
+            .map(|(r, _)| *r)
+            .collect();
+        let mut cutoffs: HashMap<[u8; 32], i64> = HashMap::new();
+        for &(_, device, cutoff) in &standing {
+            let c = cutoffs.entry(device).or_insert(cutoff);
+            *c = (*c).min(cutoff);
+        }
+
+        // Rule 3 and the reading itself: the entries that count, in causal order.
+        let mut members: BTreeMap<[u8; 32], Member> = BTreeMap::new();
+        let mut coordinators = vec![self.team];
+        let mut counted = HashSet::new();
+        for (i, signed) in order.iter().enumerate() {
+            let e = &signed.entry;
+            // A standing revocation counts even if the one it breaks breaks it too.
+            let counts = match e.action {
+                Action::Revoke { .. } => standing.iter().any(|&(ir, _, _)| ir == i),
+                Action::Add { .. } => {
+                    authorised[i] && !standing.iter().any(|&(ir, t, _)| breaks(ir, &t, i))
+                }
+            };
+            if !counts {
+                continue;
+            }
+            counted.insert(signed.hash);
+            match &e.action {
+                Action::Add {
+                    device,
+                    role,
+                    label,
+                } => {
+                    // A revoked device is listed as it was first added, revoked.
+                    let cutoff = cutoffs.get(device).copied();
+                    if cutoff.is_some() && members.contains_key(device) {
+                        continue;
+                    }
+                    if *role == Role::Coordinator {
+                        coordinators.push(*device);
+                    }
+                    let added_at = members.get(device).map_or(e.time, |m| m.added_at);
+                    let role = if *device == self.team {
+                        Role::Coordinator
+                    } else {
+                        *role
+                    };
+                    members.insert(
+                        *device,
+                        Member {
+                            device: *device,
+                            role,
+                            label: label.clone(),
+                            revoked: cutoff.is_some(),
+                            cutoff: cutoff.unwrap_or(i64::MAX),
+                            added_at,
+                        },
+                    );
+                }
+                Action::Revoke { device, .. } => {
+                    let Some(&cutoff) = cutoffs.get(device) else {
+                        continue;
+                    };
+                    let member = members.entry(*device).or_insert_with(|| Member {
+                        device: *device,
+                        role: Role::Observer,
+                        label: String::new(),
+                        revoked: true,
+                        cutoff,
+                        added_at: e.time,
+                    });
+                    member.revoked = true;
+                    member.cutoff = cutoff;
+                }
+            }
+        }
+        // Signers ever admitted as coordinator, even if later revoked: their older
+        // entries stay valid to receive.
+        self.ever_coordinators.extend(coordinators);
+        self.members = members;
+        self.counted = counted;
     }
 }
 

@@ -120,7 +120,8 @@ fn concurrent_add_and_revoke_converge_with_revoke_winning() {
     one.insert(by_c.clone()).unwrap();
     let mut two = base.clone();
     two.insert(by_c).unwrap();
-    two.insert(by_b).unwrap();
+    // Void on arrival from a revoked signer, so not kept.
+    assert_eq!(two.insert(by_b), Err(Refusal::RevokedAuthor));
     for r in [&one, &two] {
         assert_eq!(r.role_of(&key(&newcomer)), None);
         assert!(r.is_revoked(&key(&b)));
@@ -172,7 +173,7 @@ fn the_founder_can_be_revoked_by_another_coordinator() {
     one.insert(by_b.clone()).unwrap();
     let mut two = base.clone();
     two.insert(by_b).unwrap();
-    two.insert(by_a).unwrap();
+    assert_eq!(two.insert(by_a), Err(Refusal::RevokedAuthor));
     for r in [&one, &two] {
         assert!(r.is_revoked(&key(&a)));
         assert_eq!(r.role_of(&key(&thief)), None);
@@ -204,4 +205,258 @@ fn a_roster_reads_back_from_its_rows() {
         back.members().cloned().collect::<Vec<_>>(),
         r.members().cloned().collect::<Vec<_>>()
     );
+}
+
+/// Every entry of `roster` as stored rows, in the order given.
+fn rows_of(entries: &[&SignedEntry]) -> Vec<MemberEntryRow> {
+    entries.iter().map(|e| e.to_row()).collect()
+}
+
+/// A team with a founder, a deputy and a third coordinator; the founder's phone is
+/// seized and the deputy revokes it. Returns the keys and the roster after the
+/// revocation, with the founding entry.
+struct Seized {
+    founder: DeviceKey,
+    deputy: DeviceKey,
+    third: DeviceKey,
+    honest: Roster,
+    founding: SignedEntry,
+}
+
+fn seized_founder() -> Seized {
+    let founder = DeviceKey::generate();
+    let deputy = DeviceKey::generate();
+    let third = DeviceKey::generate();
+    let (mut honest, founding) = Roster::found(&founder, "hq", 1).unwrap();
+    for k in [&deputy, &third] {
+        honest
+            .insert(
+                honest
+                    .make_entry(&founder, add(k, Role::Coordinator), 2)
+                    .unwrap(),
+            )
+            .unwrap();
+    }
+    honest
+        .insert(honest.make_entry(&deputy, revoke(&founder), 3).unwrap())
+        .unwrap();
+    Seized {
+        founder,
+        deputy,
+        third,
+        honest,
+        founding,
+    }
+}
+
+/// An entry signed by `signer` naming exactly `deps`, whatever it had seen.
+fn forged(
+    roster: &Roster,
+    signer: &DeviceKey,
+    deps: &[&SignedEntry],
+    action: Action,
+) -> SignedEntry {
+    let entry = Entry {
+        team: roster.team(),
+        signer: key(signer),
+        deps: deps.iter().map(|d| d.hash).collect(),
+        clock: deps.iter().map(|d| d.entry.clock + 1).max().unwrap_or(0),
+        time: 5,
+        action,
+    };
+    SignedEntry::sign(entry, signer).unwrap()
+}
+
+/// The takeover an adversarial review found: the seized founder revokes the deputy
+/// naming only the founding entry, so that its low clock reads first. Revoking each
+/// other, both lose the role; the thief gains nothing and the third coordinator,
+/// whom it also tries to revoke, keeps it.
+#[test]
+fn a_thief_revoking_its_revoker_from_the_past_takes_nothing_over() {
+    let s = seized_founder();
+    let mut attacked = s.honest.clone();
+    let founding = s.founding.clone();
+    // Revoking the deputy, which revoked it, stands (rule 5) and is kept; revoking
+    // the third coordinator is void and refused.
+    attacked
+        .insert(forged(
+            &attacked,
+            &s.founder,
+            &[&founding],
+            revoke(&s.deputy),
+        ))
+        .unwrap();
+    assert_eq!(
+        attacked.insert(forged(
+            &attacked,
+            &s.founder,
+            &[&founding],
+            revoke(&s.third)
+        )),
+        Err(Refusal::RevokedAuthor)
+    );
+    assert_eq!(attacked.role_of(&key(&s.deputy)), None);
+    assert_eq!(attacked.role_of(&key(&s.founder)), None);
+    assert_eq!(attacked.role_of(&key(&s.third)), Some(Role::Coordinator));
+    let active: Vec<_> = attacked
+        .members()
+        .filter(|m| !m.revoked && m.role == Role::Coordinator)
+        .map(|m| m.device)
+        .collect();
+    assert_eq!(active, vec![key(&s.third)]);
+}
+
+/// The thief makes itself an accomplice from the past (a coordinator it adds,
+/// naming only the founding entry) and has the accomplice revoke the deputy: the
+/// accomplice's authority is void with everything the thief signed unseen, and it
+/// can revoke no coordinator but the one that revoked the thief.
+#[test]
+fn a_coordinator_made_by_a_revoked_key_revokes_no_one() {
+    let s = seized_founder();
+    let accomplice = DeviceKey::generate();
+    let promote = forged(
+        &s.honest,
+        &s.founder,
+        &[&s.founding],
+        add(&accomplice, Role::Coordinator),
+    );
+    let mut entries: Vec<SignedEntry> = s.honest.entries().into_iter().cloned().collect();
+    entries.push(promote.clone());
+    for target in [&s.deputy, &s.third] {
+        entries.push(forged(&s.honest, &accomplice, &[&promote], revoke(target)));
+    }
+    // A device that already holds the revocation refuses the promotion, and then the
+    // accomplice's entries; one that stored them before reads them as void.
+    let mut late = s.honest.clone();
+    assert_eq!(late.insert(promote.clone()), Err(Refusal::RevokedAuthor));
+    assert_eq!(
+        late.insert(entries[entries.len() - 1].clone()),
+        Err(Refusal::MissingHistory)
+    );
+    let (attacked, skipped) = Roster::from_rows(
+        s.honest.team(),
+        &rows_of(&entries.iter().collect::<Vec<_>>()),
+    );
+    assert_eq!(skipped, 0);
+    assert_eq!(attacked.role_of(&key(&accomplice)), None);
+    assert_eq!(attacked.role_of(&key(&s.founder)), None);
+    // Like the thief's own counter-revocation, the accomplice's costs the deputy its
+    // role (rule 5: revocations that break each other both stand); the coordinator
+    // who did not revoke the thief keeps its.
+    assert_eq!(attacked.role_of(&key(&s.deputy)), None);
+    assert_eq!(attacked.role_of(&key(&s.third)), Some(Role::Coordinator));
+}
+
+mod adversary {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the thief signs: an action on one of the keys it knows, naming a choice
+    /// of the entries that exist, itself signing or through a key it made.
+    #[derive(Debug, Clone)]
+    struct Move {
+        signer: usize,
+        deps: Vec<usize>,
+        target: usize,
+        revoke: bool,
+        coordinator: bool,
+    }
+
+    fn moves() -> impl Strategy<Value = Vec<Move>> {
+        prop::collection::vec(
+            (
+                0usize..4,
+                prop::collection::vec(0usize..64, 1..4),
+                0usize..8,
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(signer, deps, target, revoke, coordinator)| Move {
+                    signer,
+                    deps,
+                    target,
+                    revoke,
+                    coordinator,
+                }),
+            1..12,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Once the deputy's revocation of the seized founder is known, nothing the
+        /// thief signs, with whatever deps, makes it or a key it made an active
+        /// coordinator, or costs the third coordinator its role; and every order of
+        /// arrival reads the same team.
+        #[test]
+        fn a_revoked_key_holder_gains_nothing(moves in moves(), seed in any::<u64>()) {
+            let s = seized_founder();
+            // Keys the thief signs with: the seized one and three it makes.
+            let made: Vec<DeviceKey> = (0..3).map(|_| DeviceKey::generate()).collect();
+            let signers: Vec<&DeviceKey> =
+                std::iter::once(&s.founder).chain(made.iter()).collect();
+            // Keys it acts on: the honest ones and its own.
+            let targets: Vec<&DeviceKey> = [&s.deputy, &s.third, &s.founder]
+                .into_iter()
+                .chain(made.iter())
+                .collect();
+            let mut roster = s.honest.clone();
+            // The thief never names the revocation of its key.
+            let revocation = *roster.entries().last().unwrap();
+            let revocation = revocation.clone();
+            let mut known: Vec<SignedEntry> = roster
+                .entries()
+                .into_iter()
+                .filter(|e| e.hash != revocation.hash)
+                .cloned()
+                .collect();
+            let mut signed: Vec<SignedEntry> = Vec::new();
+            for m in &moves {
+                let deps: Vec<&SignedEntry> =
+                    m.deps.iter().map(|d| &known[d % known.len()]).collect();
+                let target = targets[m.target % targets.len()];
+                let action = if m.revoke {
+                    revoke(target)
+                } else if m.coordinator {
+                    add(target, Role::Coordinator)
+                } else {
+                    add(target, Role::Observer)
+                };
+                let entry = forged(&roster, signers[m.signer], &deps, action);
+                signed.push(entry.clone());
+                if roster.insert(entry.clone()).is_ok() {
+                    known.push(entry);
+                }
+            }
+            // A device that stored every entry the thief signed before the
+            // revocation reached it reads the same team as one that refused the
+            // void ones.
+            let mut all = s.honest.entries();
+            all.extend(signed.iter());
+            let (early, _) = Roster::from_rows(roster.team(), &rows_of(&all));
+            prop_assert_eq!(
+                early.members().cloned().collect::<Vec<_>>(),
+                roster.members().cloned().collect::<Vec<_>>()
+            );
+            for k in &signers {
+                prop_assert_eq!(roster.role_of(&key(k)), None);
+            }
+            prop_assert_eq!(roster.role_of(&key(&s.third)), Some(Role::Coordinator));
+            // Convergence: the same entries in any order read the same team.
+            let mut rows = rows_of(&roster.entries());
+            let mut state = seed;
+            for i in (1..rows.len()).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rows.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            let (back, skipped) = Roster::from_rows(roster.team(), &rows);
+            prop_assert_eq!(skipped, 0);
+            prop_assert_eq!(
+                back.members().cloned().collect::<Vec<_>>(),
+                roster.members().cloned().collect::<Vec<_>>()
+            );
+        }
+    }
 }
