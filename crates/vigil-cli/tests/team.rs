@@ -356,3 +356,42 @@ fn a_whole_partner_export_syncs_to_identical_reports() {
         assert_eq!(figures["sealed_events"], figures["events"], "{figures}");
     }
 }
+
+/// Issue 11: a revocation written by another process while `vigil serve` runs is
+/// enforced by the running server, from the revoked device's next handshake on.
+#[test]
+fn a_revocation_written_while_serving_refuses_the_next_sync() {
+    let hq = Vigil::new();
+    hq.ok(&["team", "create", "--label", "hq"]);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let invite = hq.ok(&["team", "invite", "--address", &addr, "--no-qr"]);
+    let server = Server::start(&hq, &addr);
+    let field = Vigil::new();
+    field.ok(&["team", "join", invite.trim(), "--label", "field"]);
+    log(&field, "Astana");
+    let synced = field.ok(&["sync", &server.addr]);
+    assert!(synced.contains("sent 1 change(s)"), "{synced}");
+
+    // The server keeps running; a second process on its vault revokes the device.
+    let out = hq.ok(&["team", "revoke", &fingerprint(&field)]);
+    assert!(out.contains("Revoked"), "{out}");
+    log(&field, "Taraz");
+    let refused = field.fails(&["sync", &server.addr]);
+    assert!(refused.contains("does not admit this device"), "{refused}");
+    drop(server);
+
+    assert_eq!(
+        hq.count(),
+        1,
+        "the revoked device's new report is not stored"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&hq.ok(&["report", "--format", "json"])).unwrap();
+    let events: u64 = report
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["events"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(events, 1, "nor counted: {report}");
+}

@@ -4,14 +4,16 @@
 //! network wait, so serving and syncing run side by side.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream};
+use vigil_crypto::DevicePublicKey;
+use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, PeerPolicy};
 use vigil_sync::{Frame, Session, SyncError, SyncStats};
 
 use crate::invite::Invite;
+use crate::team::TeamPolicy;
 use crate::vault::now;
 use crate::{Vault, VaultError};
 
@@ -54,6 +56,28 @@ fn lock(vault: &Mutex<Vault>) -> Result<MutexGuard<'_, Vault>, VaultError> {
         .map_err(|_| VaultError::Team("the vault was left unusable by a failed task".into()))
 }
 
+/// The team's admission policy as the transport holds it: before each handshake the
+/// vault reads its team again if another process wrote to it meanwhile.
+struct LivePolicy {
+    vault: Weak<Mutex<Vault>>,
+    policy: Arc<TeamPolicy>,
+}
+
+impl PeerPolicy for LivePolicy {
+    fn admit(&self, peer: &DevicePublicKey) -> Admission {
+        self.policy.admit(peer)
+    }
+
+    fn refresh(&self) {
+        let Some(vault) = self.vault.upgrade() else {
+            return;
+        };
+        if let Err(e) = lock(&vault).and_then(|mut v| v.reload_team_if_changed()) {
+            tracing::warn!(error = %e, "could not read the team again before a handshake");
+        }
+    }
+}
+
 impl Node {
     /// Binds a QUIC endpoint on `addr` (port 0 picks a free one) with the vault's
     /// device key. Must be called within a tokio runtime.
@@ -62,6 +86,10 @@ impl Node {
             let v = lock(&vault)?;
             (v.device.clone(), v.policy())
         };
+        let policy = Arc::new(LivePolicy {
+            vault: Arc::downgrade(&vault),
+            policy,
+        });
         let endpoint = Endpoint::bind(addr, &device, policy)?;
         Ok(Self {
             vault,
@@ -147,7 +175,7 @@ impl Node {
         if lock(&self.vault)?.roster.is_some() {
             return Err(VaultError::AlreadyInTeam);
         }
-        let coordinator = vigil_crypto::DevicePublicKey::from_bytes(&invite.coordinator)
+        let coordinator = DevicePublicKey::from_bytes(&invite.coordinator)
             .map_err(|_| VaultError::BadInvite("it names no valid coordinator key".into()))?;
         let mut last_error = VaultError::BadInvite("it names no address".into());
         for &addr in &invite.addresses {
@@ -263,7 +291,7 @@ fn queue(tx: &mpsc::UnboundedSender<Vec<u8>>, frames: Vec<Vec<u8>>) {
 /// Runs a session as the side that connected.
 async fn initiate(
     vault: &Mutex<Vault>,
-    peer: &vigil_crypto::DevicePublicKey,
+    peer: &DevicePublicKey,
     stream: FrameStream,
     progress: Option<Progress>,
 ) -> Result<SyncReport, VaultError> {
@@ -276,7 +304,15 @@ async fn initiate(
         (session, first, v.store.log_position()?)
     };
     queue(&tx, first);
-    let result = pump(vault, &mut session, &mut receiver, &tx, progress.as_deref()).await;
+    let result = pump(
+        vault,
+        peer,
+        &mut session,
+        &mut receiver,
+        &tx,
+        progress.as_deref(),
+    )
+    .await;
     drop(tx);
     let sent = send_task.await.unwrap_or(0);
     result?;
@@ -311,9 +347,20 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
             )
         };
         if let Some(frame) = first {
-            queue(&tx, handle(vault, &mut session, &frame)?);
+            queue(
+                &tx,
+                handle(vault, &connection.peer(), &mut session, &frame)?,
+            );
         }
-        pump(vault, &mut session, &mut receiver, &tx, None).await?;
+        pump(
+            vault,
+            &connection.peer(),
+            &mut session,
+            &mut receiver,
+            &tx,
+            None,
+        )
+        .await?;
         remember(vault, &connection.peer(), position, &session)?;
         Ok::<_, VaultError>(session)
     }
@@ -344,6 +391,7 @@ async fn introduce(
     let bytes = receiver.recv().await?.ok_or_else(not_member)?;
     if let Frame::Join { secret, label } = Frame::decode(&bytes)? {
         let mut v = lock(vault)?;
+        v.reload_team_if_changed()?;
         v.admit(&connection.peer(), &secret, &label)?;
         let team = v
             .roster
@@ -360,6 +408,7 @@ async fn introduce(
     };
     let mut guard = lock(vault)?;
     let v = &mut *guard;
+    v.reload_team_if_changed()?;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
     // Read on a scratch copy first: a stranger's proof is stored only if it admits
     // the stranger (a thief's void entries never reach the log this way).
@@ -384,7 +433,7 @@ async fn introduce(
 /// start from there.
 fn remember(
     vault: &Mutex<Vault>,
-    peer: &vigil_crypto::DevicePublicKey,
+    peer: &DevicePublicKey,
     start: i64,
     session: &Session,
 ) -> Result<(), VaultError> {
@@ -404,12 +453,21 @@ fn remember(
 /// Handles one frame of a session with the vault locked.
 fn handle(
     vault: &Mutex<Vault>,
+    peer: &DevicePublicKey,
     session: &mut Session,
     frame: &[u8],
 ) -> Result<Vec<Vec<u8>>, VaultError> {
     let mut guard = lock(vault)?;
     let v = &mut *guard;
+    // Each batch is judged by the team as stored now, whoever wrote it: a revocation
+    // written by another process meanwhile counts from this frame on.
+    v.reload_team_if_changed()?;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
+    if roster.is_revoked(&peer.to_bytes()) {
+        return Err(VaultError::Team(
+            "the peer was revoked during the session; nothing more is taken from it".into(),
+        ));
+    }
     let before = session.stats().members_received;
     let out = session
         .receive(frame, &mut v.store, roster)
@@ -441,6 +499,7 @@ fn proof(vault: &Mutex<Vault>) -> Result<Vec<u8>, VaultError> {
 /// Feeds frames from the peer into the session until it is over.
 async fn pump(
     vault: &Mutex<Vault>,
+    peer: &DevicePublicKey,
     session: &mut Session,
     receiver: &mut FrameReceiver,
     tx: &mpsc::UnboundedSender<Vec<u8>>,
@@ -461,10 +520,98 @@ async fn pump(
             queue(tx, vec![proof(vault)?]);
             continue;
         }
-        queue(tx, handle(vault, session, &frame)?);
+        queue(tx, handle(vault, peer, session, &frame)?);
         if let Some(progress) = progress {
             progress(session.stats());
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{Incident, IncidentId, KdfParams, ListFilter, Role};
+
+    const PASS: &[u8] = b"peer test";
+    const FAST: KdfParams = KdfParams {
+        memory_kib: 8 * 1024,
+        iterations: 1,
+        lanes: 1,
+    };
+
+    fn key(vault: &Mutex<Vault>) -> DevicePublicKey {
+        vault.lock().unwrap().device.public()
+    }
+
+    /// One session between two vaults, frame by frame as [`pump`] runs it, without a
+    /// network; `meanwhile` runs once the responder has handled the first frame.
+    fn session(
+        initiator: &Mutex<Vault>,
+        responder: &Mutex<Vault>,
+        meanwhile: impl FnOnce(),
+    ) -> Result<(), VaultError> {
+        let (ini_key, resp_key) = (key(initiator), key(responder));
+        let (mut ini, mut to_responder) = {
+            let v = initiator.lock().unwrap();
+            Session::initiate(&v.store, &v.device)?
+        };
+        let mut resp = {
+            let v = responder.lock().unwrap();
+            Session::respond(&v.store, &v.device)?
+        };
+        let mut meanwhile = Some(meanwhile);
+        while !to_responder.is_empty() {
+            let mut to_initiator = Vec::new();
+            for frame in to_responder.drain(..) {
+                to_initiator.extend(handle(responder, &ini_key, &mut resp, &frame)?);
+                if let Some(f) = meanwhile.take() {
+                    f();
+                }
+            }
+            for frame in to_initiator {
+                to_responder.extend(handle(initiator, &resp_key, &mut ini, &frame)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Issue 11: the serving vault holds one connection; another (as another process
+    /// would) revokes the device mid-session. The session takes nothing more from it.
+    #[test]
+    fn an_open_session_takes_nothing_from_a_device_revoked_by_another_connection() {
+        let (dir_hq, dir_field) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let hq_path = dir_hq.path().join("vault");
+        let hq = Mutex::new(Vault::create(&hq_path, PASS, FAST).unwrap());
+        let field = Mutex::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
+        let fingerprint = key(&field).fingerprint();
+        {
+            let mut v = hq.lock().unwrap();
+            v.create_team("hq").unwrap();
+            let invite = v.invite(Role::Observer, 600, Vec::new()).unwrap();
+            v.admit(&key(&field), &invite.secret, "field").unwrap();
+            field.lock().unwrap().enter_team(invite.team).unwrap();
+        }
+        session(&field, &hq, || {}).unwrap();
+        assert_eq!(field.lock().unwrap().role(), Some(Role::Observer));
+
+        let mut incident = Incident::example();
+        incident.id = IncidentId::random();
+        field.lock().unwrap().add(&incident).unwrap();
+        let refused = session(&field, &hq, || {
+            // The phone was lost an hour ago; what it signed since is refused.
+            let mut other = Vault::open(&hq_path, PASS).unwrap();
+            other.revoke(&fingerprint, Some(now() - 3600)).unwrap();
+        });
+        let v = hq.lock().unwrap();
+        assert!(
+            v.list(&ListFilter::default()).unwrap().is_empty(),
+            "the revoked device's new report is not stored"
+        );
+        assert!(refused.is_err(), "the session with the revoked device ends");
+        assert_eq!(v.policy.admit(&key(&field)), Admission::Refused);
+        assert!(v.members().unwrap().iter().any(|m| m.revoked));
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
@@ -18,9 +19,23 @@ use crate::{Vault, VaultError};
 
 /// Who may connect, as the vault's roster says; shared with the transport and updated
 /// whenever the roster changes, so a revocation refuses the very next handshake.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TeamPolicy {
     state: RwLock<PolicyState>,
+    /// The store's `data_version` when the team was last read from it
+    /// ([`NEVER_READ`] before that): another process's commit moves it.
+    read_at: AtomicI64,
+}
+
+const NEVER_READ: i64 = i64::MIN;
+
+impl Default for TeamPolicy {
+    fn default() -> Self {
+        Self {
+            state: RwLock::default(),
+            read_at: AtomicI64::new(NEVER_READ),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +91,9 @@ pub(crate) fn secret_hash(secret: &[u8; 32]) -> [u8; 32] {
 impl Vault {
     /// Reads the team from the store and refreshes the admission policy.
     pub(crate) fn load_team(&mut self) -> Result<(), VaultError> {
+        // Asked before reading: a commit by another process from here on moves it
+        // again, and the next check reads once more.
+        let version = self.store.data_version()?;
         self.roster = match self.store.meta(META_TEAM)? {
             Some(team) => {
                 let team: [u8; 32] = team
@@ -93,7 +111,38 @@ impl Vault {
             }
             None => None,
         };
+        self.policy.read_at.store(version, Ordering::Release);
         self.refresh_policy()
+    }
+
+    /// Reads the team again if another connection to the vault committed since it
+    /// was last read: another process, such as `vigil team revoke` beside a running
+    /// `vigil serve`. Costs one `PRAGMA data_version` when nothing changed (this
+    /// vault's own commits do not count: they reach the roster as they are made).
+    /// Returns whether it read. If the team cannot be read, the admission policy
+    /// admits nobody until it can.
+    pub(crate) fn reload_team_if_changed(&mut self) -> Result<bool, VaultError> {
+        let read = self
+            .store
+            .data_version()
+            .map_err(VaultError::from)
+            .and_then(|version| {
+                if version == self.policy.read_at.load(Ordering::Acquire) {
+                    Ok(false)
+                } else {
+                    self.load_team().map(|()| true)
+                }
+            });
+        match &read {
+            Ok(true) => tracing::debug!("team read again: another connection wrote to the vault"),
+            Ok(false) => {}
+            Err(_) => {
+                // Read again at the next check, whatever the version says then.
+                self.policy.read_at.store(NEVER_READ, Ordering::Release);
+                self.policy.update(None);
+            }
+        }
+        read
     }
 
     pub(crate) fn refresh_policy(&self) -> Result<(), VaultError> {

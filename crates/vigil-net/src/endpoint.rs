@@ -107,6 +107,7 @@ impl Endpoint {
         addr: SocketAddr,
         expected: Option<DevicePublicKey>,
     ) -> Result<Connection, NetError> {
+        refresh(&self.policy).await;
         let refusal = Arc::new(Mutex::new(None::<ClientRefusal>));
         let client_tls = tls::client_config(
             self.provider.clone(),
@@ -226,10 +227,13 @@ async fn accept_loop(
         let queue = queue.clone();
         tokio::spawn(async move {
             let remote = incoming.remote_address();
-            let outcome =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(incoming, policy.as_ref()))
-                    .await
-                    .unwrap_or_else(|_| Err(NetError::Connect("handshake timed out".into())));
+            let judged = async {
+                refresh(&policy).await;
+                handshake(incoming, policy.as_ref()).await
+            };
+            let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, judged)
+                .await
+                .unwrap_or_else(|_| Err(NetError::Connect("handshake timed out".into())));
             match outcome {
                 Ok(connection) => {
                     // If nobody accepts any more, dropping the connection closes it.
@@ -244,6 +248,18 @@ async fn accept_loop(
         });
     }
     debug!("accept loop ended");
+}
+
+/// Lets the policy catch up before it judges a handshake, on a blocking thread: a
+/// policy that waits for its storage holds up no other connection.
+async fn refresh(policy: &Arc<dyn PeerPolicy>) {
+    let policy = Arc::clone(policy);
+    if tokio::task::spawn_blocking(move || policy.refresh())
+        .await
+        .is_err()
+    {
+        warn!("the admission policy failed to refresh; judging by it as it stands");
+    }
 }
 
 async fn handshake(

@@ -34,6 +34,12 @@ pub const ALPN: &[u8] = b"vigil/1";
 pub trait PeerPolicy: Send + Sync + 'static {
     /// What to make of a peer that proved it holds `peer`.
     fn admit(&self, peer: &DevicePublicKey) -> Admission;
+
+    /// Brings the policy up to date before a handshake is judged: called before each
+    /// incoming handshake starts and before each dial, on a blocking thread, never
+    /// inside the handshake. A policy read from storage that something else may
+    /// change rereads it here. The default does nothing.
+    fn refresh(&self) {}
 }
 
 /// A [`PeerPolicy`]'s verdict on a device key.

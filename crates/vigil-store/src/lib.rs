@@ -288,6 +288,16 @@ impl Store {
             })?)
     }
 
+    /// A number that changes when another connection to the file (another process,
+    /// or another `Store` on it) commits; this store's own commits leave it as it is.
+    /// One `PRAGMA data_version`, cheap enough to ask before every decision that must
+    /// see what others wrote.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// How far `device` is known to hold the change log (0 if never synced).
     pub fn peer_position(&self, device: &[u8; 32]) -> Result<i64> {
         Ok(self

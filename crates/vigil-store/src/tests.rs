@@ -292,3 +292,19 @@ fn an_invitation_works_once_and_not_after_it_expires() {
     assert_eq!(redeem(&mut store, 1, 1_500).as_deref(), Some("observer"));
     assert_eq!(redeem(&mut store, 1, 1_500), None, "used");
 }
+
+#[test]
+fn data_version_moves_for_commits_by_other_connections_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let mut serving = Store::create(&path, &KEY).unwrap();
+    let mut other = Store::open(&path, &KEY).unwrap();
+    let seen = serving.data_version().unwrap();
+    assert_eq!(serving.data_version().unwrap(), seen, "nothing was written");
+    serving.write(|w| w.set_meta("mine", b"1")).unwrap();
+    assert_eq!(serving.data_version().unwrap(), seen, "its own commit");
+    other.write(|w| w.set_meta("theirs", b"1")).unwrap();
+    let moved = serving.data_version().unwrap();
+    assert_ne!(moved, seen, "another connection's commit");
+    assert_eq!(serving.data_version().unwrap(), moved, "asked again");
+}
