@@ -1,7 +1,7 @@
 //! How a shell hears that a vault changed: a listener it implements and registers,
 //! e.g. to refresh a list when a peer's incidents arrive.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::shell::Foreign;
 use crate::{SyncSummary, VigilError};
@@ -42,16 +42,18 @@ pub trait VaultListener: Send + Sync {
 pub(crate) struct Listeners(Mutex<Vec<Foreign<dyn VaultListener>>>);
 
 impl Listeners {
+    /// The list is valid whatever panicked while holding it: a poisoned lock is
+    /// taken back, so that listeners are not silently dropped.
+    fn all(&self) -> MutexGuard<'_, Vec<Foreign<dyn VaultListener>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn add(&self, listener: Arc<dyn VaultListener>) {
-        if let Ok(mut all) = self.0.lock() {
-            all.push(Foreign::new(listener));
-        }
+        self.all().push(Foreign::new(listener));
     }
 
     pub(crate) fn clear(&self) {
-        if let Ok(mut all) = self.0.lock() {
-            all.clear();
-        }
+        self.all().clear();
     }
 
     /// Tells every listener what a sync session stored.
@@ -69,10 +71,7 @@ impl Listeners {
             return;
         }
         // Copied out so that a listener may call back into the vault.
-        let all = match self.0.lock() {
-            Ok(all) => all.clone(),
-            Err(_) => return,
-        };
+        let all = self.all().clone();
         for listener in all {
             let change = VaultChange {
                 source,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use vigil_core::{Invite, Node, Status, render_markdown};
 use zeroize::Zeroizing;
@@ -124,10 +124,14 @@ fn address(text: &str) -> Result<SocketAddr, VigilError> {
     })
 }
 
+/// A call that panicked while it held the vault (uniffi or the runtime turns the
+/// panic into an error) poisons the mutex; the vault is taken back rather than left
+/// unusable until it is reopened, for this shell and for the node that serves from
+/// the same mutex. Its database is consistent (a write interrupted by a panic is
+/// rolled back with its transaction) and what it keeps in memory is read again;
+/// see [`vigil_core::lock_vault`].
 fn lock(inner: &Mutex<vigil_core::Vault>) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
-    inner.lock().map_err(|_| {
-        VigilError::internal("the vault was left unusable by a failed call; reopen it")
-    })
+    Ok(vigil_core::lock_vault(inner)?)
 }
 
 impl Vault {
@@ -197,9 +201,9 @@ impl Vault {
     }
 
     fn serving(&self) -> Result<MutexGuard<'_, Option<Arc<Node>>>, VigilError> {
-        self.serving
-            .lock()
-            .map_err(|_| VigilError::internal("the network state was left unusable"))
+        // Whatever panicked while holding it, the slot holds a node or none: both
+        // are valid.
+        Ok(self.serving.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn serving_node(&self) -> Result<Option<Arc<Node>>, VigilError> {
@@ -605,5 +609,42 @@ impl Vault {
 impl Drop for Vault {
     fn drop(&mut self) {
         let _ = self.stop_serving();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn a_call_that_panics_while_holding_the_vault_leaves_it_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let fast = vigil_core::KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            lanes: 1,
+        };
+        let created = vigil_core::Vault::create(dir.path(), b"ffi lock test", fast).unwrap();
+        let vault = Vault::new(created, dir.path());
+        let runtime = runtime().unwrap();
+
+        let failed = runtime.block_on(
+            vault.with_vault_in_background(|_| -> Result<(), VigilError> {
+                panic!("a bug in a call")
+            }),
+        );
+        assert!(matches!(failed, Err(VigilError::Internal { .. })));
+        assert!(vault.inner.is_poisoned());
+
+        assert_eq!(vault.info().unwrap().incidents, 0);
+        runtime
+            .block_on(
+                vault.with_vault_in_background(|v| Ok(v.add(&vigil_core::Incident::example())?)),
+            )
+            .unwrap();
+        assert_eq!(vault.info().unwrap().incidents, 1);
+        assert!(!vault.inner.is_poisoned());
     }
 }

@@ -7,6 +7,7 @@
 mod bundle;
 mod error;
 mod invite;
+mod lock;
 mod peer;
 mod personal;
 mod team;
@@ -15,6 +16,7 @@ mod vault;
 pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
+pub use lock::lock_vault;
 pub use peer::{Node, SyncReport};
 pub use personal::PersonalAccess;
 pub use vault::{

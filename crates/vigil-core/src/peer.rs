@@ -50,10 +50,10 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// A task that panicked while it held the vault does not stop the node: see
+/// [`crate::lock_vault`].
 fn lock(vault: &Mutex<Vault>) -> Result<MutexGuard<'_, Vault>, VaultError> {
-    vault
-        .lock()
-        .map_err(|_| VaultError::Team("the vault was left unusable by a failed task".into()))
+    crate::lock_vault(vault)
 }
 
 /// The team's admission policy as the transport holds it: before each handshake the

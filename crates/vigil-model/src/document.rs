@@ -8,7 +8,7 @@
 //! only coordinators open (see `vigil_sync::sealing`); documents written before
 //! sealing hold it in the open, as a map.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ReadDoc, transaction::CommitOptions};
 use autosurgeon::bytes::ByteVec;
@@ -238,15 +238,22 @@ impl IncidentDocument {
         Ok((this, change))
     }
 
-    /// Rebuilds a document from its changes, in any order.
+    /// Rebuilds a document from its changes, in any order. Unlike
+    /// [`IncidentDocument::apply`], it does not check that Automerge gives the
+    /// changes back: it loads what is stored, and a stored incident must stay
+    /// readable even if one of its changes went in before that check existed.
     pub fn from_changes<'a>(
         changes: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Self, DocumentError> {
         let mut this = Self {
             doc: AutoCommit::new(),
         };
-        this.apply(changes)?;
-        this.doc.update_diff_cursor();
+        this.take(changes, false)?;
+        let doc = &mut this.doc;
+        contain_panics(move || {
+            doc.update_diff_cursor();
+            Ok(())
+        })?;
         Ok(this)
     }
 
@@ -270,11 +277,16 @@ impl IncidentDocument {
 
     /// Whether the document holds a personal part in the open (the layout from before
     /// sealing): names that every device holding the document can read.
+    /// A document that Automerge cannot read is taken to hold one, so that a change
+    /// after which this cannot be told is refused like one that writes names.
     pub fn has_open_personal(&self) -> bool {
-        matches!(
-            self.doc.get(automerge::ROOT, "personal"),
-            Ok(Some((automerge::Value::Object(_), _)))
-        )
+        contain_panics(|| {
+            Ok(matches!(
+                self.doc.get(automerge::ROOT, "personal"),
+                Ok(Some((automerge::Value::Object(_), _)))
+            ))
+        })
+        .unwrap_or(true)
     }
 
     /// Whether a change takes a review decision: it writes the status of an incident
@@ -326,8 +338,10 @@ impl IncidentDocument {
             stored.set_personal(personal);
         }
         self.doc.set_actor(ActorId::from(actor));
-        autosurgeon::reconcile(&mut self.doc, stored)
-            .map_err(|e| DocumentError::Shape(e.to_string()))?;
+        let doc = &mut self.doc;
+        contain_panics(move || {
+            autosurgeon::reconcile(doc, stored).map_err(|e| DocumentError::Shape(e.to_string()))
+        })?;
         self.commit("edited", time)
     }
 
@@ -336,50 +350,80 @@ impl IncidentDocument {
     /// history is missing is refused with [`DocumentError::MissingDependencies`],
     /// and the document is left as it was. After any other error, discard the
     /// document.
+    ///
+    /// Automerge must give back exactly the changes it took: one it takes but
+    /// cannot return (it panics, or returns another change) is inconsistent, and
+    /// would break every later [`IncidentDocument::history`] and
+    /// [`IncidentDocument::changes`] of the incident; it is refused with
+    /// [`DocumentError::Automerge`].
     pub fn apply<'a>(
         &mut self,
         changes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<usize, DocumentError> {
+        self.take(changes, true)
+    }
+
+    fn take<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = &'a [u8]>,
+        check: bool,
     ) -> Result<usize, DocumentError> {
         let parsed = changes
             .into_iter()
             .map(parse_change)
             .collect::<Result<Vec<_>, _>>()?;
-        // Checked before Automerge sees them, so that the caller can keep the
-        // document and try the change again once its history has come.
-        let arriving: std::collections::HashSet<ChangeHash> =
-            parsed.iter().map(Change::hash).collect();
-        let lacking = parsed
-            .iter()
-            .flat_map(Change::deps)
-            .any(|dep| !arriving.contains(dep) && self.doc.get_change_by_hash(dep).is_none());
-        if lacking {
-            return Err(DocumentError::MissingDependencies);
-        }
-        let new = parsed
-            .iter()
-            .filter(|c| self.doc.get_change_by_hash(&c.hash()).is_none())
-            .count();
         let doc = &mut self.doc;
-        contain_panics(move || Ok(doc.apply_changes(parsed)?))?;
-        // Automerge queues a change whose dependencies it lacks, and some of its
-        // readers panic on such a queue: refuse it here, before anything reads.
-        if !self.doc.get_missing_deps(&[]).is_empty() {
-            return Err(DocumentError::MissingDependencies);
-        }
-        Ok(new)
+        contain_panics(move || {
+            // Checked before Automerge sees them, so that the caller can keep the
+            // document and try the change again once its history has come.
+            let arriving: HashSet<ChangeHash> = parsed.iter().map(Change::hash).collect();
+            let lacking = parsed
+                .iter()
+                .flat_map(Change::deps)
+                .any(|dep| !arriving.contains(dep) && doc.get_change_by_hash(dep).is_none());
+            if lacking {
+                return Err(DocumentError::MissingDependencies);
+            }
+            let new: HashSet<ChangeHash> = arriving
+                .into_iter()
+                .filter(|hash| doc.get_change_by_hash(hash).is_none())
+                .collect();
+            let heads = doc.get_heads();
+            doc.apply_changes(parsed)?;
+            // Automerge queues a change whose dependencies it lacks, and some of its
+            // readers panic on such a queue: refuse it here, before anything reads.
+            if !doc.get_missing_deps(&[]).is_empty() {
+                return Err(DocumentError::MissingDependencies);
+            }
+            if check {
+                let given: HashSet<ChangeHash> =
+                    doc.get_changes(&heads).iter().map(Change::hash).collect();
+                if given != new {
+                    return Err(inconsistent());
+                }
+            }
+            Ok(new.len())
+        })
     }
 
     /// Every change of the document, in causal order.
-    pub fn changes(&mut self) -> Vec<EncodedChange> {
-        self.doc
-            .get_changes(&[])
-            .into_iter()
-            .map(EncodedChange::from_change)
-            .collect()
+    pub fn changes(&mut self) -> Result<Vec<EncodedChange>, DocumentError> {
+        let doc = &mut self.doc;
+        contain_panics(move || {
+            Ok(doc
+                .get_changes(&[])
+                .into_iter()
+                .map(EncodedChange::from_change)
+                .collect())
+        })
     }
 
     /// Who changed what and when, oldest first.
     pub fn history(&mut self) -> Result<Vec<HistoryEntry>, DocumentError> {
+        contain_panics(|| self.history_unguarded())
+    }
+
+    fn history_unguarded(&mut self) -> Result<Vec<HistoryEntry>, DocumentError> {
         let changes = self.doc.get_changes(&[]);
         let mut entries = Vec::with_capacity(changes.len());
         for change in &changes {
@@ -400,8 +444,9 @@ impl IncidentDocument {
         if heads.is_empty() {
             return Ok(BTreeMap::new());
         }
+        let doc = &mut self.doc;
         let past = Self {
-            doc: self.doc.fork_at(heads)?,
+            doc: contain_panics(move || Ok(doc.fork_at(heads)?))?,
         };
         let (incident, personal) = past.read()?;
         let value =
@@ -420,28 +465,33 @@ impl IncidentDocument {
         let options = CommitOptions::default()
             .with_message(message.to_owned())
             .with_time(time);
-        if self.doc.commit_with(options).is_none() {
-            return Ok(None);
-        }
-        Ok(self
-            .doc
-            .get_last_local_change()
-            .map(EncodedChange::from_change))
+        let doc = &mut self.doc;
+        contain_panics(move || {
+            if doc.commit_with(options).is_none() {
+                return Ok(None);
+            }
+            Ok(doc.get_last_local_change().map(EncodedChange::from_change))
+        })
     }
 }
 
 /// Runs Automerge on bytes from outside, turning a panic into an error.
 ///
 /// Automerge 0.12 still has `unwrap`s that well-formed but inconsistent changes can
-/// reach (found by `tests/merge_props.rs`). Changes come from peers and files, and
-/// bad input must never bring the process down; the document being built is
-/// discarded on error, so no half-applied state survives.
+/// reach (found by `tests/merge_props.rs` and `tests/inconsistent_changes.rs`;
+/// `fuzz/` looks for more): in applying them, and in reading a document that holds
+/// one (`get_changes`, `fork_at`, and so every history). Changes come from peers and files, and bad
+/// input must never bring the process down, so every call into Automerge on a
+/// document that may hold someone else's changes goes through here. After an
+/// error the document may be half-changed: callers discard it (each read loads
+/// the incident afresh from the store).
 fn contain_panics<T>(f: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, DocumentError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(DocumentError::Automerge(
-            "changes are inconsistent and cannot be applied".to_owned(),
-        ))
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(inconsistent()))
+}
+
+fn inconsistent() -> DocumentError {
+    DocumentError::Automerge("changes are inconsistent and cannot be applied".to_owned())
 }
 
 fn parse_change(bytes: &[u8]) -> Result<Change, DocumentError> {

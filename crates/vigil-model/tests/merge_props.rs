@@ -84,13 +84,13 @@ proptest! {
             replicas[*who].update(actors[*who], &incident, Some(&PersonalPart::Open(incident.personal.clone())), time as i64).unwrap();
             // Some pair meets and shares what one of them has.
             if from != to {
-                let changes: Vec<Vec<u8>> = replicas[*from].changes().into_iter().map(|c| c.bytes).collect();
+                let changes: Vec<Vec<u8>> = replicas[*from].changes().unwrap().into_iter().map(|c| c.bytes).collect();
                 replicas[*to].apply(changes.iter().map(Vec::as_slice)).unwrap();
             }
         }
         let all: Vec<Vec<u8>> = replicas
             .iter_mut()
-            .flat_map(|r| r.changes().into_iter().map(|c| c.bytes))
+            .flat_map(|r| r.changes().unwrap().into_iter().map(|c| c.bytes))
             .collect();
         for r in &mut replicas {
             r.apply(all.iter().map(Vec::as_slice)).unwrap();
