@@ -37,8 +37,9 @@ async fn observers_join_relay_and_converge_with_the_coordinator() {
     assert_eq!(b.vault().members().unwrap().len(), 3);
 
     // Observers log apart, meet each other, and only b reaches the coordinator.
+    let mut of_a = Vec::new();
     for i in 0..5 {
-        a.log(&format!("Astana {i}"));
+        of_a.push(a.log(&format!("Astana {i}")));
         b.log(&format!("Shymkent {i}"));
     }
     // a joined before b and has not heard of it: a cannot dial b, but b (who knows a)
@@ -76,8 +77,9 @@ async fn observers_join_relay_and_converge_with_the_coordinator() {
         assert_eq!(observer["named_people"], 0);
     }
 
-    // An edit on one side and another edit on the other merge.
-    let id = hq.ids()[0].clone();
+    // An edit on one side and another edit on the other merge: the coordinator's
+    // and the observer's, on the observer's own incident.
+    let id = of_a[0].clone();
     hq.vault()
         .edit_fields(&id, &[("city".into(), "Taraz".into())])
         .unwrap();
@@ -90,6 +92,16 @@ async fn observers_join_relay_and_converge_with_the_coordinator() {
         assert_eq!(incident.place.city, "Taraz");
         assert_eq!(incident.affected.count, 7);
     }
+
+    // Another device's incident is not the observer's to change.
+    let others = hq.ids().into_iter().find(|i| !of_a.contains(i)).unwrap();
+    let refused = a
+        .vault()
+        .edit_fields(&others, &[("people_count".into(), "9".into())]);
+    assert!(
+        matches!(refused, Err(VaultError::NotCoordinator)),
+        "{refused:?}"
+    );
 
     // Already in sync: one round trip, nothing moves.
     let report = a.node.sync(hq.addr()).await.unwrap();

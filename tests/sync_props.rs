@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use vigil_core::{Incident, IncidentId, KdfParams, ListFilter, Node, Role, Status, Vault};
+use vigil_core::{
+    Incident, IncidentId, KdfParams, ListFilter, Node, Role, Status, Vault, VaultError,
+};
 
 const FAST: KdfParams = KdfParams {
     memory_kib: 8 * 1024,
@@ -127,9 +129,16 @@ async fn run(ops: Vec<Op>) {
                 let list = vault.list(&ListFilter::default()).unwrap();
                 if !list.is_empty() {
                     let id = list[pick % list.len()].id.clone();
-                    vault
-                        .edit_fields(&id, &[("people_count".into(), people.to_string())])
-                        .unwrap();
+                    let edited =
+                        vault.edit_fields(&id, &[("people_count".into(), people.to_string())]);
+                    // Observers change only their own incidents.
+                    match edited {
+                        Err(VaultError::NotCoordinator) if vault.role() == Some(Role::Observer) => {
+                        }
+                        other => {
+                            other.unwrap();
+                        }
+                    }
                 }
             }
             Op::Sync { from, to } if from != to => {

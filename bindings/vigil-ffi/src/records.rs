@@ -259,6 +259,9 @@ pub struct HistoryItem {
     pub time: i64,
     /// Who: "this device (…)", "device …" or "partner import".
     pub author: String,
+    /// Fingerprint of the device that signed the change (for a partner import, the
+    /// coordinator that imported it), if known.
+    pub signer: Option<String>,
     /// What the change says it did ("created", "imported", ...), if anything.
     pub message: Option<String>,
     /// Field by field.
@@ -283,6 +286,7 @@ impl From<core::HistoryEntry> for HistoryItem {
         Self {
             time: h.time,
             author: h.actor,
+            signer: h.signer,
             message: h.message,
             edits: h
                 .edits
@@ -573,6 +577,9 @@ pub struct ImportSummary {
     pub added: u64,
     /// Incidents already in the vault (same report id), left as they were.
     pub already_present: u64,
+    /// Of those, incidents a device logged under the report's id instead of
+    /// importing it: ids a member may have claimed first; compare them by hand.
+    pub claimed: u64,
     /// Lines skipped, each with its number and reason (only when skipping).
     pub skipped: Vec<String>,
 }
@@ -582,6 +589,7 @@ impl From<core::ImportOutcome> for ImportSummary {
         Self {
             added: o.added,
             already_present: o.already_present,
+            claimed: o.claimed,
             skipped: o.skipped.iter().map(ToString::to_string).collect(),
         }
     }

@@ -176,6 +176,12 @@ fn run(cli: Cli) -> Result {
                 outcome.already_present,
                 outcome.skipped.len()
             );
+            if outcome.claimed > 0 {
+                eprintln!(
+                    "warning: {} of the incidents already here were logged by a device, not imported from a partner's file; if this file is a partner's, compare them (`vigil history ID`).",
+                    outcome.claimed
+                );
+            }
         }
         Command::Export {
             format,

@@ -75,12 +75,15 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
             let vault = crate::open(path)?;
             let members = vault.members()?;
             let own = vault.info()?.device;
+            let forked = vault.equivocations()?;
+            let forks = |fingerprint: &str| forked.iter().any(|e| e.device == fingerprint);
             if json {
                 let items: Vec<_> = members
                     .iter()
                     .map(|m| {
                         json!({"fingerprint": m.fingerprint(), "role": m.role.as_str(),
-                               "label": m.label, "revoked": m.revoked, "added_at": m.added_at})
+                               "label": m.label, "revoked": m.revoked, "added_at": m.added_at,
+                               "equivocated": forks(&m.fingerprint())})
                     })
                     .collect();
                 println!("{:#}", serde_json::Value::Array(items));
@@ -94,11 +97,21 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
                 } else {
                     ""
                 };
+                let state = match (m.revoked, forks(&fingerprint)) {
+                    (true, _) => "revoked",
+                    (false, true) => "forked",
+                    (false, false) => "active",
+                };
                 println!(
-                    "{fingerprint:<26} {:<12} {:<9} {}{this}",
+                    "{fingerprint:<26} {:<12} {state:<9} {}{this}",
                     m.role.as_str(),
-                    if m.revoked { "revoked" } else { "active" },
                     m.label
+                );
+            }
+            for e in &forked {
+                eprintln!(
+                    "warning: device {} signed two different versions of one change to incident {}; its later changes are refused here. Revoke it: vigil team revoke {}",
+                    e.device, e.incident, e.device
                 );
             }
         }

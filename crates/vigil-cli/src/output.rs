@@ -239,7 +239,8 @@ pub fn history(vault: &Vault, entries: &[HistoryEntry], as_json: bool) {
             .iter()
             .map(|e| {
                 json!({
-                    "hash": e.hash, "author": e.actor, "time": e.time, "message": e.message,
+                    "hash": e.hash, "author": e.actor, "signer": e.signer, "time": e.time,
+                    "message": e.message,
                     "edits": e.edits.iter().map(|f| json!({
                         "field": f.field, "before": f.before, "after": f.after, "personal": f.personal,
                     })).collect::<Vec<_>>(),
@@ -255,7 +256,15 @@ pub fn history(vault: &Vault, entries: &[HistoryEntry], as_json: bool) {
     }
     for e in entries {
         let what = e.message.as_deref().unwrap_or("changed");
-        println!("{}  {}  {what}", time(e.time), vault.author_label(&e.actor));
+        let author = vault.author_label(&e.actor);
+        // An import's actor is the report's, not a device: say who vouched for it.
+        let signed = match &e.signer {
+            Some(signer) if author == "partner import" => {
+                format!(" (signed by device {signer})")
+            }
+            _ => String::new(),
+        };
+        println!("{}  {author}{signed}  {what}", time(e.time));
         if what == "created" || what == "imported" {
             println!("    {} field(s) set", e.edits.len());
             continue;

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use vigil_crypto::DevicePublicKey;
 use vigil_crypto::sealed::{open_sealed, seal_for};
-use vigil_sync::frame::WireEntry;
+use vigil_sync::frame::{WireEntry, bounded};
 use vigil_sync::signing::WireChange;
 use vigil_sync::{Inbox, SyncStats};
 
@@ -26,24 +26,40 @@ use crate::{Vault, VaultError};
 
 const MAGIC: &[u8; 8] = b"VIGILBN1";
 const CONTEXT: &[u8] = b"vigil/bundle/v1\0";
-/// Largest bundle read, in bytes.
-const MAX_BUNDLE: u64 = 1 << 30;
+/// Largest bundle read, in bytes. Anyone can seal a file to a device's public key,
+/// so this bounds what a stranger's file costs before anything is checked.
+const MAX_BUNDLE: u64 = 256 << 20;
+/// Most membership entries and changes a bundle holds: decoded structs are a few
+/// times larger than their smallest encoding, so the file size alone does not bound
+/// memory.
+const MAX_BUNDLE_ENTRIES: usize = 1 << 16;
+const MAX_BUNDLE_CHANGES: usize = 1 << 20;
 /// Changes read from the log per query while exporting, and applied per transaction
 /// while importing.
 const BATCH: usize = 2_000;
 
-#[derive(Serialize, Deserialize)]
-struct Sealed {
+#[derive(Serialize)]
+struct Sealed<'a> {
     exporter: [u8; 32],
-    signature: Vec<u8>,
-    content: Vec<u8>,
+    signature: &'a [u8],
+    content: &'a [u8],
+}
+
+/// [`Sealed`] as read: the content is not copied out of the opened body.
+#[derive(Deserialize)]
+struct SealedRef<'a> {
+    exporter: [u8; 32],
+    signature: &'a [u8],
+    content: &'a [u8],
 }
 
 #[derive(Serialize, Deserialize)]
 struct Content {
     team: [u8; 32],
     created: i64,
+    #[serde(deserialize_with = "bounded::<_, MAX_BUNDLE_ENTRIES, _>")]
     members: Vec<WireEntry>,
+    #[serde(deserialize_with = "bounded::<_, MAX_BUNDLE_CHANGES, _>")]
     changes: Vec<WireChange>,
 }
 
@@ -106,8 +122,8 @@ impl Vault {
         let signature = self.device.sign(&[CONTEXT, &content].concat());
         let body = postcard::to_stdvec(&Sealed {
             exporter: self.device.public().to_bytes(),
-            signature: signature.to_vec(),
-            content,
+            signature: &signature,
+            content: &content,
         })
         .map_err(|_| bad("could not be encoded"))?;
         let recipients: Vec<DevicePublicKey> = roster
@@ -130,10 +146,13 @@ impl Vault {
     /// Verifies a bundle and applies what passes, as a live sync would: membership
     /// first, then the changes in batches, each batch in one transaction.
     pub fn import_bundle(&mut self, path: &Path) -> Result<SyncStats, VaultError> {
+        let opened = std::fs::File::open(path)?;
+        // Refused by its size before a byte of it is read.
+        if opened.metadata()?.len() > MAX_BUNDLE {
+            return Err(bad("it is larger than any bundle Vigil writes"));
+        }
         let mut file = Vec::new();
-        std::fs::File::open(path)?
-            .take(MAX_BUNDLE + 1)
-            .read_to_end(&mut file)?;
+        opened.take(MAX_BUNDLE + 1).read_to_end(&mut file)?;
         if file.len() as u64 > MAX_BUNDLE {
             return Err(bad("it is larger than any bundle Vigil writes"));
         }
@@ -146,15 +165,16 @@ impl Vault {
             ),
             _ => bad("it is damaged or was altered"),
         })?;
-        let outer: Sealed =
+        drop(file);
+        let outer: SealedRef<'_> =
             postcard::from_bytes(&body).map_err(|_| bad("its content is malformed"))?;
         let exporter = DevicePublicKey::from_bytes(&outer.exporter)
             .map_err(|_| bad("it names no valid exporting device"))?;
         exporter
-            .verify(&[CONTEXT, &outer.content].concat(), &outer.signature)
+            .verify(&[CONTEXT, outer.content].concat(), outer.signature)
             .map_err(|_| bad("its signature does not verify"))?;
         let content: Content =
-            postcard::from_bytes(&outer.content).map_err(|_| bad("its content is malformed"))?;
+            postcard::from_bytes(outer.content).map_err(|_| bad("its content is malformed"))?;
         let roster = self.roster.as_mut().ok_or(VaultError::NoTeam)?;
         if content.team != roster.team() {
             return Err(bad("it belongs to another team"));
@@ -166,7 +186,7 @@ impl Vault {
                 "its exporting device is not an active member of the team",
             ));
         }
-        let mut inbox = Inbox::new(&self.device);
+        let mut inbox = Inbox::new(&self.device, &self.taxonomy);
         inbox.accept_members(&mut self.store, roster, content.members)?;
         if roster.role_of(&outer.exporter).is_none() {
             return Err(bad(

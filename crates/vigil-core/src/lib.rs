@@ -17,8 +17,9 @@ pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
 pub use lock::lock_vault;
-pub use peer::{Node, SyncReport};
+pub use peer::{NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SyncReport};
 pub use personal::PersonalAccess;
+pub use team::Equivocation;
 pub use vault::{
     ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
 };

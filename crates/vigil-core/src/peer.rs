@@ -300,7 +300,7 @@ async fn initiate(
     let (tx, send_task) = spawn_sender(sender);
     let (mut session, first, position) = {
         let v = lock(vault)?;
-        let (session, first) = Session::initiate(&v.store, &v.device)?;
+        let (session, first) = Session::initiate(&v.store, &v.device, &v.taxonomy)?;
         (session, first, v.store.log_position()?)
     };
     queue(&tx, first);
@@ -326,23 +326,46 @@ async fn initiate(
     })
 }
 
+/// How long a connecting device has to open its stream and, if this device does
+/// not know it, to present an invitation or a proof of membership.
+pub const NEWCOMER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The largest frame a device that has proved nothing may send: a `Join` is tens of
+/// bytes, a proof (the membership log) a few hundred per entry.
+pub const NEWCOMER_FRAME: usize = 512 * 1024;
+
+fn late() -> VaultError {
+    VaultError::Network(vigil_net::NetError::Stream(
+        "the peer did not prove itself in time".into(),
+    ))
+}
+
 /// Runs a session as the side that was connected to. A device this one does not know
 /// first presents an invitation, or proves it was added since this device last synced.
 async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncReport, VaultError> {
     let started = Instant::now();
-    let stream = connection.accept_stream().await?;
+    let stream = tokio::time::timeout(NEWCOMER_DEADLINE, connection.accept_stream())
+        .await
+        .map_err(|_| late())??;
     let (sender, mut receiver) = stream.split();
     let (tx, send_task) = spawn_sender(sender);
     let result = async {
         let first = if connection.admission() == Admission::Newcomer {
-            introduce(vault, connection, &mut receiver, &tx).await?
+            // A device that proved nothing yet holds a connection for seconds, not
+            // for as long as its keep-alives would.
+            tokio::time::timeout(
+                NEWCOMER_DEADLINE,
+                introduce(vault, connection, &mut receiver, &tx),
+            )
+            .await
+            .map_err(|_| late())??
         } else {
             None
         };
         let (mut session, position) = {
             let v = lock(vault)?;
             (
-                Session::respond(&v.store, &v.device)?,
+                Session::respond(&v.store, &v.device, &v.taxonomy)?,
                 v.store.log_position()?,
             )
         };
@@ -388,7 +411,10 @@ async fn introduce(
     tx: &mpsc::UnboundedSender<Vec<u8>>,
 ) -> Result<Option<Vec<u8>>, VaultError> {
     let not_member = || VaultError::Team("the peer is not a member of this team".into());
-    let bytes = receiver.recv().await?.ok_or_else(not_member)?;
+    let bytes = receiver
+        .recv_at_most(NEWCOMER_FRAME)
+        .await?
+        .ok_or_else(not_member)?;
     if let Frame::Join { secret, label } = Frame::decode(&bytes)? {
         let mut v = lock(vault)?;
         v.reload_team_if_changed()?;
@@ -402,7 +428,10 @@ async fn introduce(
         return Ok(None);
     }
     queue(tx, vec![Frame::Prove.encode()]);
-    let proof = receiver.recv().await?.ok_or_else(not_member)?;
+    let proof = receiver
+        .recv_at_most(NEWCOMER_FRAME)
+        .await?
+        .ok_or_else(not_member)?;
     let Frame::Members(entries) = Frame::decode(&proof)? else {
         return Err(not_member());
     };
@@ -415,7 +444,7 @@ async fn introduce(
     if !roster.would_admit(&entries, &connection.peer().to_bytes()) {
         return Err(not_member());
     }
-    vigil_sync::Inbox::new(&v.device).accept_members(&mut v.store, roster, entries)?;
+    vigil_sync::Inbox::new(&v.device, &v.taxonomy).accept_members(&mut v.store, roster, entries)?;
     v.refresh_policy()?;
     if v.roster
         .as_ref()
@@ -556,11 +585,11 @@ mod tests {
         let (ini_key, resp_key) = (key(initiator), key(responder));
         let (mut ini, mut to_responder) = {
             let v = initiator.lock().unwrap();
-            Session::initiate(&v.store, &v.device)?
+            Session::initiate(&v.store, &v.device, &v.taxonomy)?
         };
         let mut resp = {
             let v = responder.lock().unwrap();
-            Session::respond(&v.store, &v.device)?
+            Session::respond(&v.store, &v.device, &v.taxonomy)?
         };
         let mut meanwhile = Some(meanwhile);
         while !to_responder.is_empty() {

@@ -17,6 +17,19 @@ use crate::invite::Invite;
 use crate::vault::{META_TEAM, now};
 use crate::{Vault, VaultError};
 
+/// A device caught signing two different changes under one sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivocation {
+    /// Its fingerprint.
+    pub device: String,
+    /// The label the team knows it by, if it is a member.
+    pub label: Option<String>,
+    /// The incident it forked.
+    pub incident: vigil_model::IncidentId,
+    /// When this device noticed, Unix seconds.
+    pub seen_at: i64,
+}
+
 /// Who may connect, as the vault's roster says; shared with the transport and updated
 /// whenever the roster changes, so a revocation refuses the very next handshake.
 #[derive(Debug)]
@@ -200,6 +213,30 @@ impl Vault {
         let mut members: Vec<Member> = roster.members().cloned().collect();
         members.sort_by_key(|m| (m.revoked, m.added_at));
         Ok(members)
+    }
+
+    /// Devices caught signing two different changes under one sequence number (an
+    /// incident forked, one version handed to each peer), oldest first. Their later
+    /// changes are refused here; a coordinator should revoke them.
+    pub fn equivocations(&self) -> Result<Vec<Equivocation>, VaultError> {
+        let label = |device: &[u8; 32]| {
+            self.roster
+                .as_ref()
+                .and_then(|r| r.members().find(|m| &m.device == device))
+                .map(|m| m.label.clone())
+        };
+        Ok(self
+            .store
+            .equivocations()?
+            .into_iter()
+            .map(|e| Equivocation {
+                device: DevicePublicKey::from_bytes(&e.author)
+                    .map_or_else(|_| "invalid key".into(), |k| k.fingerprint()),
+                label: label(&e.author),
+                incident: e.incident,
+                seen_at: e.seen_at,
+            })
+            .collect())
     }
 
     /// Makes an invitation for one device, valid for `valid_for` seconds, naming the

@@ -46,6 +46,11 @@ pub struct ImportOutcome {
     pub added: u64,
     /// Incidents already in the vault (same report id), left as they were.
     pub already_present: u64,
+    /// Of those, incidents that a device logged under the report's id rather than
+    /// imported from a partner's file. Re-importing a team's own export gives some;
+    /// in a partner's file they may be ids a member claimed first, to keep the
+    /// partner's report out: compare them by hand (`vigil history`).
+    pub claimed: u64,
     /// Lines skipped, with the reasons (only with [`ImportMode::SkipInvalid`]).
     pub skipped: Vec<LineError>,
 }
@@ -113,7 +118,7 @@ pub struct Vault {
     pub(crate) store: Store,
     pub(crate) device: DeviceKey,
     actor: Vec<u8>,
-    taxonomy: Taxonomy,
+    pub(crate) taxonomy: Taxonomy,
     /// The team, once the vault founded or joined one.
     pub(crate) roster: Option<Roster>,
     pub(crate) policy: Arc<TeamPolicy>,
@@ -597,6 +602,11 @@ impl Vault {
             if changes.is_empty() {
                 return Err(VaultError::NotFound(id.clone()));
             }
+            if !reviews && w.creator_of(id)? != Some(device.public().to_bytes()) {
+                // The team would refuse it: an observer changes only the incidents
+                // it created (`vigil_sync` authority, rule 4).
+                return Err(VaultError::NotCoordinator);
+            }
             let mut doc = IncidentDocument::from_changes(changes.iter().map(Vec::as_slice))?;
             let readable = Readable::read(&doc, device)?;
             let mut incident = readable.incident.clone();
@@ -705,7 +715,20 @@ impl Vault {
         if self.store.draft(id)?.is_some() {
             return Ok(Vec::new());
         }
-        Ok(self.document(id)?.history()?)
+        let signers: std::collections::HashMap<String, String> = self
+            .store
+            .signers_of(id)?
+            .into_iter()
+            .filter_map(|(hash, signer)| {
+                let key = DevicePublicKey::from_bytes(&signer?).ok()?;
+                Some((hex(&hash), key.fingerprint()))
+            })
+            .collect();
+        let mut history = self.document(id)?.history()?;
+        for entry in &mut history {
+            entry.signer = signers.get(&entry.hash).cloned();
+        }
+        Ok(history)
     }
 
     /// Imports a file in one transaction: a crash leaves all of it or none of it.
@@ -750,8 +773,15 @@ impl Vault {
                     // The team would refuse the change: a review decision.
                     return Err(VaultError::NotCoordinator);
                 }
-                if w.has_incident(&incident.id)? || w.draft(&incident.id)?.is_some() {
+                if w.draft(&incident.id)?.is_some() {
                     outcome.already_present += 1;
+                    continue;
+                }
+                if let Some(first) = w.changes_of(&incident.id)?.first() {
+                    outcome.already_present += 1;
+                    let imported = IncidentDocument::decode_change(first)
+                        .is_ok_and(|c| c.actor == import_actor(&incident.id));
+                    outcome.claimed += u64::from(!imported);
                     continue;
                 }
                 put_imported(w, device, &incident, &recipients)?;
@@ -766,6 +796,7 @@ impl Vault {
         tracing::info!(
             added = outcome.added,
             already_present = outcome.already_present,
+            claimed = outcome.claimed,
             skipped = outcome.skipped.len(),
             "import done"
         );

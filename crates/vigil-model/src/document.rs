@@ -178,6 +178,27 @@ impl From<automerge::AutomergeError> for DocumentError {
     }
 }
 
+/// What a change writes at the top of an incident's document, read from the change
+/// alone: what the inbox judges a peer's change by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeShape {
+    /// The Automerge actor that made it.
+    pub actor: Vec<u8>,
+    /// Its sequence number among the actor's changes.
+    pub seq: u64,
+    /// The counter of its first operation.
+    pub start_op: u64,
+    /// The changes it was made on; none for the change that creates an incident.
+    pub deps: Vec<[u8; 32]>,
+    /// Each write of the status: the status put, or `None` for anything else (a
+    /// deletion, a value that is not a status).
+    pub statuses: Vec<Option<Status>>,
+    /// Whether it writes the sealed personal part.
+    pub writes_sealed: bool,
+    /// Whether it writes a personal part in the open (the layout before sealing).
+    pub writes_open_personal: bool,
+}
+
 /// One entry of an incident's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
@@ -185,6 +206,10 @@ pub struct HistoryEntry {
     pub hash: String,
     /// Author's actor id, hex.
     pub actor: String,
+    /// Fingerprint of the device that signed the change, which vouches for it: the
+    /// actor itself, or for a partner import the coordinator that imported it.
+    /// Filled by the vault (a document does not hold signatures).
+    pub signer: Option<String>,
     /// Seconds since the Unix epoch.
     pub time: i64,
     /// The author's note, e.g. `created` or `edited`.
@@ -289,32 +314,64 @@ impl IncidentDocument {
         .unwrap_or(true)
     }
 
-    /// Whether a change takes a review decision: it writes the status of an incident
-    /// that exists already (a change with dependencies), or writes it as verified or
-    /// rejected. Only coordinators may; the change that creates an incident writes
-    /// its first status. Judged from the change alone, so that every device that
-    /// judges it comes to the same answer, whatever else it holds.
-    pub fn reviews(bytes: &[u8]) -> Result<bool, DocumentError> {
+    /// What a change writes, read from the change alone.
+    pub fn shape(bytes: &[u8]) -> Result<ChangeShape, DocumentError> {
         let change = parse_change(bytes)?;
-        let follows = !change.deps().is_empty();
         let expanded = contain_panics(|| Ok(change.decode()))?;
-        Ok(expanded
-            .operations
-            .iter()
-            .filter(|op| {
-                op.obj == automerge::legacy::ObjectId::Root
-                    && matches!(&op.key, automerge::legacy::Key::Map(key) if key == "status")
-            })
-            .any(|op| {
-                follows
-                    || match &op.action {
-                        automerge::legacy::OpType::Put(automerge::ScalarValue::Str(text)) => {
-                            !text.eq_ignore_ascii_case(Status::Submitted.as_str())
-                                && !text.eq_ignore_ascii_case(Status::Draft.as_str())
-                        }
-                        _ => true,
+        let mut shape = ChangeShape {
+            actor: change.actor_id().to_bytes().to_vec(),
+            seq: change.seq(),
+            start_op: change.start_op().get(),
+            deps: change.deps().iter().map(|d| d.0).collect(),
+            statuses: Vec::new(),
+            writes_sealed: false,
+            writes_open_personal: false,
+        };
+        for op in &expanded.operations {
+            let automerge::legacy::Key::Map(key) = &op.key else {
+                continue;
+            };
+            if op.obj != automerge::legacy::ObjectId::Root {
+                continue;
+            }
+            match key.as_str() {
+                "status" => shape.statuses.push(match &op.action {
+                    // Stored under the variant's name (`Submitted`).
+                    automerge::legacy::OpType::Put(automerge::ScalarValue::Str(text)) => {
+                        Status::ALL
+                            .into_iter()
+                            .find(|status| text.eq_ignore_ascii_case(status.as_str()))
                     }
-            }))
+                    _ => None,
+                }),
+                "sealed" => shape.writes_sealed = true,
+                "personal" => shape.writes_open_personal = true,
+                _ => {}
+            }
+        }
+        Ok(shape)
+    }
+
+    /// The largest op counter of a change the document holds: a change that
+    /// follows it must start above it.
+    pub fn max_op_of(&self, hash: &[u8; 32]) -> Option<u64> {
+        contain_panics(|| {
+            Ok(self
+                .doc
+                .get_change_by_hash(&ChangeHash(*hash))
+                .map(|change| change.max_op()))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// The incident's status as it was when the changes `heads` were the latest:
+    /// what a change with these dependencies was made on.
+    pub fn status_at(&mut self, heads: &[[u8; 32]]) -> Result<Status, DocumentError> {
+        let heads: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash(*h)).collect();
+        let doc = &mut self.doc;
+        let past = contain_panics(move || Ok(doc.fork_at(&heads)?))?;
+        Ok(Self { doc: past }.stored()?.status)
     }
 
     /// The incident the document holds now; see [`IncidentDocument::read`].
@@ -432,6 +489,7 @@ impl IncidentDocument {
             entries.push(HistoryEntry {
                 hash: hex(&change.hash().0),
                 actor: change.actor_id().to_hex_string(),
+                signer: None,
                 time: change.timestamp(),
                 message: change.message().map(str::to_owned),
                 edits: diff(&before, &after),
@@ -687,50 +745,53 @@ mod tests {
     }
 
     #[test]
-    fn a_change_says_whether_it_takes_a_review_decision() {
+    fn a_change_says_what_it_writes() {
         let mut incident = sample();
         incident.status = Status::Submitted;
         let sealed = PersonalPart::Sealed(vec![1, 2, 3]);
         let (mut doc, first) =
             IncidentDocument::create(b"device-a", &incident, &sealed, 1, "created").unwrap();
         assert!(!doc.has_open_personal());
-        assert!(!IncidentDocument::reviews(&first.bytes).unwrap());
+        let created = IncidentDocument::shape(&first.bytes).unwrap();
+        assert_eq!(created.deps, Vec::<[u8; 32]>::new());
+        assert_eq!(created.statuses, [Some(Status::Submitted)]);
+        assert!(created.writes_sealed && !created.writes_open_personal);
+        assert_eq!(
+            (created.actor.as_slice(), created.seq),
+            (b"device-a".as_slice(), 1)
+        );
+        assert_eq!(created.start_op, 1);
+
         incident.place.city = "Astana".into();
         let city = doc
             .update(b"device-b", &incident, None, 2)
             .unwrap()
             .unwrap();
-        assert!(!IncidentDocument::reviews(&city.bytes).unwrap());
+        let edit = IncidentDocument::shape(&city.bytes).unwrap();
+        assert_eq!(edit.deps, [first.hash]);
+        assert!(edit.statuses.is_empty() && !edit.writes_sealed);
+        // It starts right after the ops of what it was made on.
+        assert_eq!(edit.start_op, doc.max_op_of(&first.hash).unwrap() + 1);
+
         incident.status = Status::Verified;
         let verified = doc
             .update(b"device-b", &incident, None, 3)
             .unwrap()
             .unwrap();
-        assert!(IncidentDocument::reviews(&verified.bytes).unwrap());
-        incident.status = Status::Submitted;
-        let undone = doc
-            .update(b"device-b", &incident, None, 4)
-            .unwrap()
-            .unwrap();
-        assert!(IncidentDocument::reviews(&undone.bytes).unwrap());
-        let (_, created_verified) = IncidentDocument::create(
-            b"device-a",
-            &incident_with(Status::Rejected),
-            &sealed,
-            1,
-            "x",
-        )
-        .unwrap();
-        assert!(IncidentDocument::reviews(&created_verified.bytes).unwrap());
-        assert!(IncidentDocument::reviews(b"garbage").is_err());
-        let (open_doc, _) =
+        let review = IncidentDocument::shape(&verified.bytes).unwrap();
+        assert_eq!(review.statuses, [Some(Status::Verified)]);
+        assert_eq!(doc.status_at(&[city.hash]).unwrap(), Status::Submitted);
+        assert_eq!(doc.status_at(&[verified.hash]).unwrap(), Status::Verified);
+        assert!(IncidentDocument::shape(b"garbage").is_err());
+        let (open_doc, open_first) =
             IncidentDocument::create(b"device-a", &incident, &open(&incident), 1, "created")
                 .unwrap();
         assert!(open_doc.has_open_personal());
-    }
-
-    fn incident_with(status: Status) -> Incident {
-        Incident { status, ..sample() }
+        assert!(
+            IncidentDocument::shape(&open_first.bytes)
+                .unwrap()
+                .writes_open_personal
+        );
     }
 
     #[test]

@@ -27,6 +27,21 @@ const KEEP_ALIVE: Duration = Duration::from_secs(10);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Authenticated connections waiting for [`Endpoint::accept`].
 const ACCEPT_QUEUE: usize = 16;
+/// Incoming connections at once, handshakes included: a laptop serving on a
+/// protest's hotspot is reachable by everyone on it.
+pub const MAX_INCOMING: usize = 64;
+/// Incoming connections at once from one address.
+pub const MAX_INCOMING_PER_ADDRESS: usize = 8;
+/// Of those, connections of devices this one does not know yet (newcomers, held
+/// only until they prove themselves): the rest are kept for members.
+pub const MAX_NEWCOMERS: usize = 16;
+/// Handshakes in progress at once; beyond, a client whose address is not validated
+/// is asked to prove it first (QUIC Retry), so spoofed Initials cost no signature.
+pub const MAX_HANDSHAKES: usize = 16;
+/// Receive windows, per stream and per connection. A connection carries one stream,
+/// so this bounds what a peer can make us buffer before we read; frames larger than
+/// it still flow, credit coming back as they are read.
+pub const RECEIVE_WINDOW: u32 = 1024 * 1024;
 
 /// The byte the server sends on its welcome stream once it has admitted a client.
 const WELCOME: u8 = 0x01;
@@ -205,9 +220,86 @@ fn transport_config(uni_streams: u32) -> TransportConfig {
     // Both constants are far below QUIC's limit for idle timeouts.
     transport.max_idle_timeout(IdleTimeout::try_from(IDLE_TIMEOUT).ok());
     transport.keep_alive_interval(Some(KEEP_ALIVE));
-    // Frames travel on bidirectional streams only.
+    // Frames travel on bidirectional streams only, one per connection, opened by the
+    // side that dialled: the server allows one from the start (a limit lowered after
+    // the handshake comes too late, the transport parameters having advertised
+    // more), the client none.
     transport.max_concurrent_uni_streams(VarInt::from_u32(uni_streams));
+    let bidi = if uni_streams == 0 { 1 } else { 0 };
+    transport.max_concurrent_bidi_streams(VarInt::from_u32(bidi));
+    transport.stream_receive_window(VarInt::from_u32(RECEIVE_WINDOW));
+    transport.receive_window(VarInt::from_u32(RECEIVE_WINDOW + 64 * 1024));
     transport
+}
+
+/// Incoming connections held now, in all and per address; a [`Slot`] gives its
+/// place back when dropped.
+#[derive(Debug, Default)]
+struct Occupancy {
+    held: Mutex<(usize, std::collections::HashMap<std::net::IpAddr, usize>)>,
+    handshakes: std::sync::atomic::AtomicUsize,
+    newcomers: std::sync::atomic::AtomicUsize,
+}
+
+/// One incoming connection's place in the [`Occupancy`].
+#[derive(Debug)]
+struct Slot {
+    occupancy: Arc<Occupancy>,
+    address: std::net::IpAddr,
+    newcomer: bool,
+}
+
+impl Occupancy {
+    fn take(self: &Arc<Self>, address: std::net::IpAddr) -> Option<Slot> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from_address = held.1.get(&address).copied().unwrap_or(0);
+        if held.0 >= MAX_INCOMING || from_address >= MAX_INCOMING_PER_ADDRESS {
+            return None;
+        }
+        held.0 += 1;
+        held.1.insert(address, from_address + 1);
+        Some(Slot {
+            occupancy: Arc::clone(self),
+            address,
+            newcomer: false,
+        })
+    }
+}
+
+impl Slot {
+    /// Counts the connection among newcomers; false if their share is full.
+    fn as_newcomer(&mut self) -> bool {
+        let newcomers = &self.occupancy.newcomers;
+        if newcomers.fetch_add(1, Ordering::AcqRel) >= MAX_NEWCOMERS {
+            newcomers.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        self.newcomer = true;
+        true
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.newcomer {
+            self.occupancy.newcomers.fetch_sub(1, Ordering::AcqRel);
+        }
+        let mut held = self
+            .occupancy
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.0 = held.0.saturating_sub(1);
+        if let Some(n) = held.1.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                held.1.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// Runs handshakes as they arrive, each on its own task, and queues the connections that
@@ -217,16 +309,34 @@ async fn accept_loop(
     policy: Arc<dyn PeerPolicy>,
     queue: mpsc::Sender<Connection>,
 ) {
+    let occupancy = Arc::new(Occupancy::default());
     loop {
         let incoming = tokio::select! {
             incoming = endpoint.accept() => incoming,
             () = queue.closed() => None,
         };
         let Some(incoming) = incoming else { break };
+        let remote = incoming.remote_address();
+        // Judged before any cryptography: a full server refuses at once, and under
+        // load a client must first show it receives at the address it claims.
+        let Some(slot) = occupancy.take(remote.ip()) else {
+            debug!(%remote, "incoming connection refused: too many connections");
+            incoming.refuse();
+            continue;
+        };
+        if occupancy.handshakes.load(Ordering::Acquire) >= MAX_HANDSHAKES {
+            if incoming.remote_address_validated() {
+                incoming.refuse();
+            } else if let Err(error) = incoming.retry() {
+                error.into_incoming().ignore();
+            }
+            continue;
+        }
+        occupancy.handshakes.fetch_add(1, Ordering::AcqRel);
         let policy = policy.clone();
         let queue = queue.clone();
+        let occupancy = Arc::clone(&occupancy);
         tokio::spawn(async move {
-            let remote = incoming.remote_address();
             let judged = async {
                 refresh(&policy).await;
                 handshake(incoming, policy.as_ref()).await
@@ -234,8 +344,20 @@ async fn accept_loop(
             let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, judged)
                 .await
                 .unwrap_or_else(|_| Err(NetError::Connect("handshake timed out".into())));
+            occupancy.handshakes.fetch_sub(1, Ordering::AcqRel);
             match outcome {
-                Ok(connection) => {
+                Ok(mut connection) => {
+                    let mut slot = slot;
+                    if connection.admission == Admission::Newcomer && !slot.as_newcomer() {
+                        debug!(%remote, "newcomer refused: too many newcomers");
+                        connection
+                            .inner
+                            .close(VarInt::from_u32(CLOSE_NEWCOMER_LIMIT), b"busy");
+                        return;
+                    }
+                    // The place is given back when the last handle on the connection
+                    // is dropped, which closes it.
+                    connection.slot = Some(Arc::new(slot));
                     // If nobody accepts any more, dropping the connection closes it.
                     let _ = queue.send(connection).await;
                 }
@@ -368,6 +490,8 @@ pub struct Connection {
     peer: DevicePublicKey,
     admission: Admission,
     accepted_streams: Arc<AtomicU32>,
+    /// An incoming connection's place among those the endpoint holds.
+    slot: Option<Arc<Slot>>,
 }
 
 impl Connection {
@@ -377,6 +501,7 @@ impl Connection {
             peer,
             admission,
             accepted_streams: Arc::new(AtomicU32::new(0)),
+            slot: None,
         }
     }
 

@@ -125,6 +125,12 @@ impl FrameReceiver {
     /// frames. An announced length over [`MAX_FRAME`] is an error, reported before any
     /// buffer for it is allocated, and stops the stream.
     pub async fn recv(&mut self) -> Result<Option<Vec<u8>>, NetError> {
+        self.recv_at_most(MAX_FRAME).await
+    }
+
+    /// [`recv`](Self::recv), with a lower bound than [`MAX_FRAME`]: what a peer that
+    /// has proved nothing yet may send is much smaller than what a member may.
+    pub async fn recv_at_most(&mut self, limit: usize) -> Result<Option<Vec<u8>>, NetError> {
         let mut prefix = [0u8; PREFIX];
         match self.recv.read_exact(&mut prefix).await {
             Ok(()) => {}
@@ -133,7 +139,7 @@ impl FrameReceiver {
         }
         let announced = u32::from_be_bytes(prefix);
         let len = usize::try_from(announced).unwrap_or(usize::MAX);
-        if len > MAX_FRAME {
+        if len > limit.min(MAX_FRAME) {
             // The stream is useless from here on; tell the peer to stop sending.
             let _ = self.recv.stop(VarInt::from_u32(FRAME_TOO_LARGE_CODE));
             return Err(NetError::FrameTooLarge { len });

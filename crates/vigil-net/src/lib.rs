@@ -19,7 +19,10 @@ mod frame;
 mod tls;
 
 pub use discovery::{Announcement, Discovered, browse};
-pub use endpoint::{Connection, Endpoint};
+pub use endpoint::{
+    Connection, Endpoint, MAX_HANDSHAKES, MAX_INCOMING, MAX_INCOMING_PER_ADDRESS, MAX_NEWCOMERS,
+    RECEIVE_WINDOW,
+};
 pub use error::NetError;
 pub use frame::{FrameReceiver, FrameSender, FrameStream, MAX_FRAME};
 pub use vigil_crypto::{DeviceKey, DevicePublicKey};

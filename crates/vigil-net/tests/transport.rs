@@ -116,8 +116,13 @@ async fn members_connect_both_ways_and_exchange_frames() {
     assert_eq!(a_from_b.peer(), b.public());
     exchange(&b_to_a, &a_from_b).await;
 
-    // Streams go the other way on the same connection too.
-    exchange(&b_from_a, &a_to_b).await;
+    // Only the side that dialled opens a stream: the dialler grants none.
+    assert!(
+        timeout(Duration::from_millis(300), b_from_a.open_stream())
+            .await
+            .is_err(),
+        "no stream the other way"
+    );
 
     a_to_b.close("done");
     assert!(matches!(

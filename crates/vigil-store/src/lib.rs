@@ -41,6 +41,24 @@ pub struct SignedChange {
     pub time: i64,
 }
 
+/// A stored change's hash, and the device that signed it (`None` before changes
+/// were signed).
+pub type Signed = ([u8; 32], Option<[u8; 32]>);
+
+/// A device caught signing two different changes under one Automerge actor and
+/// sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivocation {
+    /// The device that signed both.
+    pub author: [u8; 32],
+    /// The incident it forked.
+    pub incident: IncidentId,
+    /// The sequence number it used twice.
+    pub seq: u64,
+    /// When this device noticed, Unix seconds.
+    pub seen_at: i64,
+}
+
 /// A signed entry of the team's membership log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberEntryRow {
@@ -370,6 +388,36 @@ impl Store {
         Ok(rows)
     }
 
+    /// Who signed each stored change of an incident: hash and signer (`None` for a
+    /// change from before changes were signed).
+    pub fn signers_of(&self, incident: &IncidentId) -> Result<Vec<Signed>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, author FROM changes WHERE incident = ?1")?;
+        let rows = stmt
+            .query_map([incident.to_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Devices caught equivocating, oldest first.
+    pub fn equivocations(&self) -> Result<Vec<Equivocation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT author, incident, seq, seen_at FROM equivocations ORDER BY seen_at, author",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Equivocation {
+                    author: r.get(0)?,
+                    incident: IncidentId::from_bytes(r.get(1)?),
+                    seq: r.get::<_, i64>(2)?.max(0) as u64,
+                    seen_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Whether a change is stored.
     pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
         let mut stmt = self
@@ -571,6 +619,29 @@ impl Writer<'_> {
             .tx
             .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
         Ok(stmt.exists([hash])?)
+    }
+
+    /// The device that signed an incident's first stored change, its creation (a
+    /// change is stored only after those it depends on), as this transaction sees
+    /// it; `None` for an incident with no change.
+    pub fn creator_of(&self, incident: &IncidentId) -> Result<Option<[u8; 32]>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT author FROM changes WHERE incident = ?1 ORDER BY seq_no LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row([incident.to_bytes()], |r| r.get::<_, Option<[u8; 32]>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Records a device caught equivocating; false if it was already.
+    pub fn record_equivocation(&self, e: &Equivocation) -> Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO equivocations (author, incident, seq, seen_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let seq = i64::try_from(e.seq).unwrap_or(i64::MAX);
+        Ok(stmt.execute(params![e.author, e.incident.to_bytes(), seq, e.seen_at])? > 0)
     }
 
     /// Whether an incident has any change stored, as this transaction sees it.

@@ -107,6 +107,16 @@ const STEPS: &[&str] = &[
          id   BLOB PRIMARY KEY,
          body BLOB NOT NULL
      );",
+    // 5: equivocation.
+    "-- Devices caught signing two different changes under one actor and sequence
+     -- number (a fork of an incident, handed to different peers): their later
+     -- changes are refused, and coordinators are told.
+     CREATE TABLE equivocations (
+         author   BLOB PRIMARY KEY,
+         incident BLOB NOT NULL,
+         seq      INTEGER NOT NULL,
+         seen_at  INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// Upgrades the schema from `version` to [`SCHEMA_VERSION`].

@@ -35,17 +35,32 @@ pub struct WireEntry {
     pub signature: Vec<u8>,
 }
 
+/// Most ranges in one `Reconcile` (a sender splits a range into at most 64).
+pub const MAX_RANGES: usize = 4096;
+/// Most hash prefixes in one `Want`.
+pub const MAX_WANTED: usize = 16 * 1024;
+/// Most membership entries in one frame: far more than a team writes, far fewer
+/// than the 2 million empty entries four megabytes would otherwise decode into.
+pub const MAX_ENTRIES: usize = 4096;
+/// Most changes in one frame (a sender packs 512 KiB; a change is at least a
+/// hundred bytes).
+pub const MAX_CHANGES: usize = 16 * 1024;
+
 /// What peers say to each other.
+///
+/// Lists are bounded as they decode, before anything is allocated for the element
+/// past the bound: postcard turns a two-byte empty element into a struct of tens of
+/// bytes, so the frame size alone does not bound memory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
     /// A step of set reconciliation; empty when every range is settled.
-    Reconcile(Vec<Range>),
+    Reconcile(#[serde(deserialize_with = "bounded::<_, MAX_RANGES, _>")] Vec<Range>),
     /// Please send the items with these hash prefixes.
-    Want(Vec<IdPrefix>),
+    Want(#[serde(deserialize_with = "bounded::<_, MAX_WANTED, _>")] Vec<IdPrefix>),
     /// Membership entries, in causal order.
-    Members(Vec<WireEntry>),
+    Members(#[serde(deserialize_with = "bounded::<_, MAX_ENTRIES, _>")] Vec<WireEntry>),
     /// Changes, each after the changes it depends on.
-    Changes(Vec<WireChange>),
+    Changes(#[serde(deserialize_with = "bounded::<_, MAX_CHANGES, _>")] Vec<WireChange>),
     /// A newcomer's first frame: the invitation's secret, and the label it asks to be
     /// known by.
     Join {
@@ -123,6 +138,42 @@ impl Frame {
     }
 }
 
+/// Decodes a list of at most `N` elements, refusing the element past the bound
+/// before it is built: for `#[serde(deserialize_with = "bounded::<_, N, _>")]` on
+/// any list read from outside (frames here, bundles in `vigil-core`).
+pub fn bounded<'de, T, const N: usize, D>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    struct Bounded<T, const N: usize>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Bounded<T, N> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {N} elements")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let claimed = seq.size_hint().unwrap_or(0);
+            if claimed > N {
+                return Err(serde::de::Error::invalid_length(claimed, &self));
+            }
+            let mut out = Vec::with_capacity(claimed);
+            while let Some(item) = seq.next_element()? {
+                if out.len() == N {
+                    return Err(serde::de::Error::invalid_length(N + 1, &self));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+
+    deserializer.deserialize_seq(Bounded::<T, N>(std::marker::PhantomData))
+}
+
 fn deflate(body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(body.len() / 2);
     DeflateEncoder::new(body, Compression::default())
@@ -160,6 +211,35 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// `count` empty membership entries (two bytes each), deflated.
+    fn empty_entries(count: usize) -> Vec<u8> {
+        let mut body = vec![2u8]; // Members
+        let mut left = count;
+        while left >= 0x80 {
+            body.push((left as u8 & 0x7f) | 0x80);
+            left >>= 7;
+        }
+        body.push(left as u8);
+        body.extend(std::iter::repeat_n([0u8, 0u8], count).flatten());
+        let mut bytes = vec![PROTOCOL_VERSION];
+        bytes.extend(postcard::to_stdvec(&Frame::Deflated(deflate(&body).unwrap())).unwrap());
+        bytes
+    }
+
+    /// Four megabytes of empty membership entries deflate into a few kilobytes; the
+    /// list is refused as it passes its bound, not decoded into two million structs.
+    #[test]
+    fn a_small_frame_does_not_decode_into_millions_of_elements() {
+        let flood = empty_entries(2_000_000);
+        assert!(flood.len() < 8192, "{}", flood.len());
+        assert!(Frame::decode(&flood).is_err());
+        assert!(Frame::decode(&empty_entries(MAX_ENTRIES + 1)).is_err());
+        let Frame::Members(at_bound) = Frame::decode(&empty_entries(MAX_ENTRIES)).unwrap() else {
+            panic!("not entries");
+        };
+        assert_eq!(at_bound.len(), MAX_ENTRIES);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The gate for everything from outside: each item is verified on its own, refused
 //! ones are counted and logged, and the rest is applied in one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
+use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
-use vigil_model::IncidentId;
 use vigil_model::document::{DocumentError, IncidentDocument};
-use vigil_store::{SignedChange, Store, StoreError, Writer};
+use vigil_model::{IncidentId, Taxonomy};
+use vigil_store::{Equivocation, SignedChange, Store, StoreError, Writer};
 
+use crate::authority::{self, Verdict};
 use crate::frame::WireEntry;
 use crate::membership::SignedEntry;
 use crate::sealing::{ReadError, Readable};
@@ -33,16 +35,71 @@ pub struct Tally {
     pub incidents: u64,
 }
 
+/// The refusals of one batch, logged as one line when the batch is done: a peer
+/// that sends a million bad items costs a line, not a million.
+#[derive(Debug, Default)]
+struct Refusals {
+    count: u64,
+    /// The first few distinct reasons, with how often each came.
+    reasons: Vec<(String, u64)>,
+    authors: HashSet<[u8; 32]>,
+}
+
+/// Distinct reasons a summary line names; the rest are counted.
+const REASONS_LOGGED: usize = 4;
+
+impl Refusals {
+    fn add(&mut self, reason: &Refusal, author: Option<[u8; 32]>) {
+        self.count += 1;
+        self.authors.extend(author);
+        let text = reason.to_string();
+        if let Some((_, n)) = self.reasons.iter_mut().find(|(r, _)| *r == text) {
+            *n += 1;
+        } else if self.reasons.len() < REASONS_LOGGED {
+            self.reasons.push((text, 1));
+        }
+    }
+
+    fn log(self, items: &'static str) {
+        if self.count == 0 {
+            return;
+        }
+        let mut reasons: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|(reason, n)| format!("{reason} (x{n})"))
+            .collect();
+        let named: u64 = self.reasons.iter().map(|(_, n)| n).sum();
+        if named < self.count {
+            reasons.push(format!("other reasons (x{})", self.count - named));
+        }
+        let authors: Vec<String> = self.authors.iter().take(3).map(fingerprint).collect();
+        tracing::warn!(
+            items,
+            count = self.count,
+            authors = %authors.join(", "),
+            reasons = %reasons.join("; "),
+            "refused"
+        );
+    }
+}
+
 /// Takes in changes and membership entries from a peer or a bundle.
 #[derive(Debug)]
 pub struct Inbox {
     /// This device, which opens the personal parts sealed to it for its projections.
     reader: DeviceKey,
+    /// What every change must keep the incident's public part valid by.
+    taxonomy: Taxonomy,
     /// Verified changes whose earlier changes have not arrived yet.
     pending: Vec<SignedChange>,
     /// Changes by authors not (yet) known here: the membership entry that admits
     /// them may come later in the session.
     unknown_authors: Vec<WireChange>,
+    /// Whether membership changed since `unknown_authors` were last checked: only
+    /// then can checking them again admit any (checking is an ed25519 verification
+    /// each, so not at every frame).
+    members_changed: bool,
     pending_bytes: usize,
     /// Totals so far.
     pub tally: Tally,
@@ -53,12 +110,14 @@ fn fingerprint(key: &[u8; 32]) -> String {
 }
 
 impl Inbox {
-    /// An inbox for the vault of `device`.
-    pub fn new(device: &DeviceKey) -> Self {
+    /// An inbox for the vault of `device`, whose incidents follow `taxonomy`.
+    pub fn new(device: &DeviceKey, taxonomy: &Taxonomy) -> Self {
         Self {
             reader: device.clone(),
+            taxonomy: taxonomy.clone(),
             pending: Vec::new(),
             unknown_authors: Vec::new(),
+            members_changed: false,
             pending_bytes: 0,
             tally: Tally::default(),
         }
@@ -73,7 +132,16 @@ impl Inbox {
         entries: Vec<WireEntry>,
     ) -> Result<(), StoreError> {
         let mut passed = Vec::new();
+        let mut refusals = Refusals::default();
+        let mut seen = HashSet::new();
         for wire in entries {
+            // Entries already known, or repeated in the frame, cost a hash, not a
+            // signature check.
+            let hash: [u8; 32] = Sha256::digest(&wire.bytes).into();
+            if !seen.insert(hash) || roster.contains(&hash) {
+                self.tally.already_had += 1;
+                continue;
+            }
             let result = <[u8; 64]>::try_from(wire.signature.as_slice())
                 .map_err(|_| Refusal::Unsigned)
                 .and_then(|signature| SignedEntry::decode(&wire.bytes, &signature))
@@ -82,11 +150,12 @@ impl Inbox {
                 Ok(Some(entry)) => passed.push(entry),
                 Ok(None) => self.tally.already_had += 1,
                 Err(reason) => {
-                    tracing::warn!(%reason, "membership entry refused");
+                    refusals.add(&reason, None);
                     self.tally.refused += 1;
                 }
             }
         }
+        refusals.log("membership entries");
         if !passed.is_empty() {
             store.write(|w| {
                 for entry in &passed {
@@ -95,6 +164,7 @@ impl Inbox {
                 Ok::<_, StoreError>(())
             })?;
             self.tally.members += passed.len() as u64;
+            self.members_changed = true;
             if !self.unknown_authors.is_empty() {
                 // The new entries may admit authors of changes that were waiting.
                 self.accept_changes(store, roster, Vec::new())?;
@@ -112,14 +182,13 @@ impl Inbox {
         changes: Vec<WireChange>,
     ) -> Result<(), StoreError> {
         let mut by_incident: BTreeMap<IncidentId, Vec<SignedChange>> = BTreeMap::new();
-        for change in std::mem::take(&mut self.pending) {
-            by_incident
-                .entry(change.incident.clone())
-                .or_default()
-                .push(change);
-        }
-        self.pending_bytes = 0;
-        let retried = std::mem::take(&mut self.unknown_authors);
+        let retried = if std::mem::take(&mut self.members_changed) {
+            std::mem::take(&mut self.unknown_authors)
+        } else {
+            Vec::new()
+        };
+        self.pending_bytes = self.unknown_authors.iter().map(|w| w.bytes.len()).sum();
+        let mut refusals = Refusals::default();
         for wire in retried.into_iter().chain(changes) {
             match verify(&wire, roster) {
                 Ok(change) => by_incident
@@ -132,20 +201,48 @@ impl Inbox {
                     self.pending_bytes += wire.bytes.len();
                     self.unknown_authors.push(wire);
                 }
-                Err((reason, author)) => self.refuse(&reason, author),
+                Err((reason, author)) => {
+                    refusals.add(&reason, author);
+                    self.tally.refused += 1;
+                }
+            }
+        }
+        // Changes waiting for their history are tried again only with new changes
+        // of their own incident: nothing else can bring that history.
+        for change in std::mem::take(&mut self.pending) {
+            match by_incident.get_mut(&change.incident) {
+                Some(batch) => batch.push(change),
+                None => {
+                    self.pending_bytes += change.bytes.len();
+                    self.pending.push(change);
+                }
             }
         }
         if by_incident.is_empty() {
+            refusals.log("changes");
             return Ok(());
         }
         let mut waiting = Vec::new();
-        let tally = store.write(|w| {
+        let mut context = Context {
+            reader: &self.reader,
+            taxonomy: &self.taxonomy,
+            roster,
+            refusals,
+            equivocators: store
+                .equivocations()?
+                .into_iter()
+                .map(|e| e.author)
+                .collect(),
+        };
+        let written = store.write(|w| {
             let mut tally = Tally::default();
             for (incident, changes) in &by_incident {
-                apply_incident(w, &self.reader, incident, changes, &mut tally, &mut waiting)?;
+                context.apply_incident(w, incident, changes, &mut tally, &mut waiting)?;
             }
             Ok::<_, StoreError>(tally)
-        })?;
+        });
+        context.refusals.log("changes");
+        let tally = written?;
         self.tally.changes += tally.changes;
         self.tally.refused += tally.refused;
         self.tally.already_had += tally.already_had;
@@ -161,12 +258,6 @@ impl Inbox {
         Ok(())
     }
 
-    fn refuse(&mut self, reason: &Refusal, author: Option<[u8; 32]>) {
-        let author = author.map_or_else(|| "unknown".to_owned(), |a| fingerprint(&a));
-        tracing::warn!(%author, %reason, "change refused");
-        self.tally.refused += 1;
-    }
-
     /// Ends the intake: changes still waiting for their history are dropped and
     /// returned as a count (the next sync brings them with their history); changes
     /// whose authors no membership entry admitted are refused.
@@ -178,113 +269,194 @@ impl Inbox {
                 "changes still waiting for their history are left for the next sync"
             );
         }
+        let mut refusals = Refusals::default();
         for wire in std::mem::take(&mut self.unknown_authors) {
             let author = wire.author.or_else(|| {
                 IncidentDocument::decode_change(&wire.bytes)
                     .ok()
                     .and_then(|c| c.actor.try_into().ok())
             });
-            self.refuse(&Refusal::UnknownAuthor, author);
+            refusals.add(&Refusal::UnknownAuthor, author);
+            self.tally.refused += 1;
         }
+        refusals.log("changes");
         self.pending.clear();
         self.pending_bytes = 0;
         dropped
     }
 }
 
-/// Applies one incident's verified changes on top of what is stored: each change that
-/// applies is kept, one that does not is refused, one whose history is missing waits.
-fn apply_incident(
-    w: &Writer<'_>,
-    reader: &DeviceKey,
-    incident: &IncidentId,
-    changes: &[SignedChange],
-    tally: &mut Tally,
-    waiting: &mut Vec<SignedChange>,
-) -> Result<(), StoreError> {
-    let stored = w.changes_of(incident)?;
-    let mut kept: Vec<&SignedChange> = Vec::new();
-    let rebuild = |kept: &[&SignedChange]| {
-        IncidentDocument::from_changes(
-            stored
-                .iter()
-                .map(Vec::as_slice)
-                .chain(kept.iter().map(|c| c.bytes.as_slice())),
-        )
-    };
-    let Ok(mut doc) = rebuild(&kept) else {
-        return Err(StoreError::Damaged(
-            "a stored incident no longer loads".into(),
-        ));
-    };
-    // Personal data written unsealed before sealing existed stays where it already
-    // is; it spreads to no other device.
-    let open_here = doc.has_open_personal();
-    // A batch need not list a change after its history: a change whose history comes
-    // later in the batch is tried again once a pass has applied something, so that
-    // only what is really missing waits for the next batch.
-    let mut queue: Vec<&SignedChange> = changes.iter().collect();
-    loop {
-        let kept_before = kept.len();
-        let mut early = Vec::new();
-        for change in queue {
-            if w.has_change(&change.hash)? || kept.iter().any(|k| k.hash == change.hash) {
-                tally.already_had += 1;
-                continue;
-            }
-            match doc.apply([change.bytes.as_slice()]) {
-                Ok(_) if !open_here && doc.has_open_personal() => {
-                    tracing::warn!(reason = %Refusal::Unsealed, "change refused");
-                    tally.refused += 1;
-                }
-                Ok(_) => {
-                    kept.push(change);
+/// What an incident's changes are judged by.
+struct Context<'a> {
+    reader: &'a DeviceKey,
+    taxonomy: &'a Taxonomy,
+    roster: &'a Roster,
+    refusals: Refusals,
+    /// Devices caught signing two changes under one sequence number.
+    equivocators: HashSet<[u8; 32]>,
+}
+
+impl Context<'_> {
+    /// Applies one incident's verified changes on top of what is stored: each change
+    /// that its author may make (`authority`) and that applies is kept, others are
+    /// refused, one whose history is missing waits.
+    fn apply_incident(
+        &mut self,
+        w: &Writer<'_>,
+        incident: &IncidentId,
+        changes: &[SignedChange],
+        tally: &mut Tally,
+        waiting: &mut Vec<SignedChange>,
+    ) -> Result<(), StoreError> {
+        let stored = w.changes_of(incident)?;
+        let mut creator = w.creator_of(incident)?;
+        let mut kept: Vec<&SignedChange> = Vec::new();
+        let rebuild = |kept: &[&SignedChange]| {
+            IncidentDocument::from_changes(
+                stored
+                    .iter()
+                    .map(Vec::as_slice)
+                    .chain(kept.iter().map(|c| c.bytes.as_slice())),
+            )
+            .map_err(|_| StoreError::Damaged("a stored incident no longer loads".into()))
+        };
+        let mut doc = rebuild(&kept)?;
+        // Personal data written unsealed before sealing existed stays where it already
+        // is; it spreads to no other device.
+        let open_here = doc.has_open_personal();
+        let mut problems = authority::public_problems(&doc, self.taxonomy).unwrap_or_default();
+        // A batch need not list a change after its history: a change whose history
+        // comes later in the batch is tried again once a pass has applied something,
+        // so that only what is really missing waits for the next batch.
+        let mut queue: Vec<&SignedChange> = changes.iter().collect();
+        loop {
+            let kept_before = kept.len();
+            let mut early = Vec::new();
+            for change in queue {
+                if w.has_change(&change.hash)? || kept.iter().any(|k| k.hash == change.hash) {
+                    tally.already_had += 1;
                     continue;
                 }
-                // The document is untouched: no need to rebuild it.
-                Err(DocumentError::MissingDependencies) => {
-                    early.push(change);
+                if self.equivocators.contains(&change.author) {
+                    self.refuse(&Refusal::Equivocation, change, tally);
                     continue;
                 }
-                Err(e) => {
-                    tracing::warn!(reason = %Refusal::DoesNotApply(e.to_string()), "change refused");
-                    tally.refused += 1;
+                let shape = match IncidentDocument::shape(&change.bytes) {
+                    Ok(shape) => shape,
+                    Err(e) => {
+                        self.refuse(&Refusal::DoesNotApply(e.to_string()), change, tally);
+                        continue;
+                    }
+                };
+                let role = self.roster.role_given(&change.author);
+                match authority::judge(&mut doc, incident, creator, &shape, &change.author, role) {
+                    Ok(Verdict::Apply) => {}
+                    Ok(Verdict::Wait) => {
+                        early.push(change);
+                        continue;
+                    }
+                    // Judged without touching the document.
+                    Err(reason) => {
+                        self.refuse(&reason, change, tally);
+                        continue;
+                    }
                 }
+                let reason = match doc.apply([change.bytes.as_slice()]) {
+                    Ok(_) if !open_here && doc.has_open_personal() => Refusal::Unsealed,
+                    Ok(_) => match authority::public_problems(&doc, self.taxonomy) {
+                        None => Refusal::DoesNotApply("it leaves no readable incident".into()),
+                        Some(after) if authority::adds_problems(&problems, &after) => {
+                            let mut fields: Vec<&str> = after
+                                .iter()
+                                .filter(|p| !problems.contains(p))
+                                .map(|p| p.field.as_str())
+                                .collect();
+                            fields.dedup();
+                            Refusal::Invalid(fields.join(", "))
+                        }
+                        Some(after) => {
+                            problems = after;
+                            creator.get_or_insert(change.author);
+                            kept.push(change);
+                            continue;
+                        }
+                    },
+                    // The document is untouched: no need to rebuild it.
+                    Err(DocumentError::MissingDependencies) => {
+                        early.push(change);
+                        continue;
+                    }
+                    Err(DocumentError::DuplicateSequence) => {
+                        self.caught_equivocating(w, incident, change, shape.seq)?;
+                        Refusal::Equivocation
+                    }
+                    Err(e) => Refusal::DoesNotApply(e.to_string()),
+                };
+                self.refuse(&reason, change, tally);
+                // A refused change may have left the document changed or unusable:
+                // start again from what holds.
+                doc = rebuild(&kept)?;
             }
-            // A failed apply leaves the document unusable: start again from what holds.
-            doc = rebuild(&kept)
-                .map_err(|_| StoreError::Damaged("an incident no longer loads".into()))?;
+            if early.is_empty() || kept.len() == kept_before {
+                waiting.extend(early.into_iter().cloned());
+                break;
+            }
+            queue = early;
         }
-        if early.is_empty() || kept.len() == kept_before {
-            waiting.extend(early.into_iter().cloned());
-            break;
-        }
-        queue = early;
-    }
-    if kept.is_empty() {
-        return Ok(());
-    }
-    let summary = match Readable::read(&doc, reader) {
-        Ok(value) if &value.incident.id == incident => value.summary(),
-        result => {
-            let reason = match result {
-                Err(ReadError::Tampered) => "its sealed personal data was altered",
-                _ => "the changes do not make the incident they claim",
-            };
-            tracing::warn!(
-                reason = %Refusal::DoesNotApply(reason.into()),
-                count = kept.len(),
-                "changes refused"
-            );
-            tally.refused += kept.len() as u64;
+        if kept.is_empty() {
             return Ok(());
         }
-    };
-    for change in &kept {
-        w.insert_change(change)?;
+        let summary = match Readable::read(&doc, self.reader) {
+            Ok(value) if &value.incident.id == incident => value.summary(),
+            result => {
+                let reason = match result {
+                    Err(ReadError::Tampered) => "its sealed personal data was altered",
+                    _ => "the changes do not make the incident they claim",
+                };
+                for change in &kept {
+                    self.refuse(&Refusal::DoesNotApply(reason.into()), change, tally);
+                }
+                return Ok(());
+            }
+        };
+        for change in &kept {
+            w.insert_change(change)?;
+        }
+        w.put_summary(&summary)?;
+        tally.changes += kept.len() as u64;
+        tally.incidents += 1;
+        Ok(())
     }
-    w.put_summary(&summary)?;
-    tally.changes += kept.len() as u64;
-    tally.incidents += 1;
-    Ok(())
+
+    fn refuse(&mut self, reason: &Refusal, change: &SignedChange, tally: &mut Tally) {
+        self.refusals.add(reason, Some(change.author));
+        tally.refused += 1;
+    }
+
+    /// Records that `change`'s author signed another change under the same actor and
+    /// sequence number: its later changes are refused, and coordinators are told.
+    fn caught_equivocating(
+        &mut self,
+        w: &Writer<'_>,
+        incident: &IncidentId,
+        change: &SignedChange,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        let record = Equivocation {
+            author: change.author,
+            incident: incident.clone(),
+            seq,
+            seen_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        };
+        if w.record_equivocation(&record)? {
+            tracing::warn!(
+                author = %fingerprint(&change.author),
+                "a device signed two different changes under one sequence number; its later changes are refused"
+            );
+        }
+        self.equivocators.insert(change.author);
+        Ok(())
+    }
 }

@@ -6,13 +6,15 @@
 //! - [`signing`]: every change is signed by the device that made it.
 //! - [`frame`]: the bounded, versioned frames peers exchange.
 //! - [`Inbox`]: the one gate every change from outside passes (live sync, bundles):
-//!   signature, author's membership and role, then applied in one transaction.
+//!   signature, author's membership and role, what the author may write in the
+//!   incident (`authority`), then applied in one transaction.
 //! - [`reconcile`]: range-based set reconciliation over the whole collection's
 //!   hashes (changes and membership entries) at once.
 //! - [`sealing`]: the personal part of incidents, sealed to the coordinators.
 //! - [`Session`]: one sync between two devices: reconciliation, and exactly the
 //!   missing items in the same flights.
 
+mod authority;
 pub mod frame;
 mod inbox;
 pub mod membership;
@@ -70,6 +72,29 @@ pub enum Refusal {
     /// could read.
     #[error("it carries personal data unsealed")]
     Unsealed,
+    /// A change without dependencies for an incident that exists already.
+    #[error("the incident exists already; only its first change has no history")]
+    SecondCreation,
+    /// A change under the partner-import actor that is not the first change of an
+    /// incident signed by a coordinator.
+    #[error("only a coordinator imports partner reports, as an incident's first change")]
+    ImportActor,
+    /// A change whose op counter does not follow the changes it names.
+    #[error("its operations are not numbered after its history")]
+    OpCounter,
+    /// An observer's change to an incident another device created.
+    #[error("observers change only the incidents they created")]
+    NotCreator,
+    /// An observer's change to the personal part of an incident already reviewed.
+    #[error("the incident was reviewed; only coordinators change its personal part")]
+    Reviewed,
+    /// A change that makes the incident break the taxonomy.
+    #[error("it makes the incident invalid: {0}")]
+    Invalid(String),
+    /// Two different changes signed under one actor and sequence number, or a
+    /// change by a device caught doing so.
+    #[error("its author signed two different changes under one sequence number")]
+    Equivocation,
 }
 
 /// What ends a session: the peer broke the protocol, or the store failed.

@@ -13,7 +13,9 @@
 //! 1. The founder is a coordinator. Like any coordinator it can be revoked by
 //!    another one (a seized founder's phone must open nothing made afterwards); no
 //!    device can revoke itself, so a team is never left without a coordinator by
-//!    its last one.
+//!    its last one. A team has one founding entry, the first of every device's log:
+//!    a second one (a thief with the founder's key founding a rival team under the
+//!    same id) is refused.
 //! 2. Authority is causal: an entry counts only if its signer's latest `Add` in the
 //!    entry's own causal past made it a coordinator, and that `Add` counts. Reading
 //!    order (clock, then hash) decides nothing but which of two concurrent role
@@ -70,7 +72,7 @@ pub const MAX_LABEL: usize = 64;
 /// What a member may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
-    /// Logs and edits incidents, relays everyone's changes.
+    /// Logs incidents and edits its own, relays everyone's changes.
     Observer,
     /// Also adds and revokes devices, and invites.
     Coordinator,
@@ -150,7 +152,10 @@ pub struct SignedEntry {
 }
 
 impl SignedEntry {
-    fn sign(entry: Entry, key: &DeviceKey) -> Result<Self, Refusal> {
+    /// Signs any entry with `key`, checked only for its shape: what a device
+    /// writes goes through [`Roster::make_entry`]; this is also what an attacker's
+    /// tool does, and what tests of the rules sign with.
+    pub fn sign(entry: Entry, key: &DeviceKey) -> Result<Self, Refusal> {
         let bytes = postcard::to_stdvec(&entry)
             .map_err(|_| Refusal::Malformed("membership entry does not encode".into()))?;
         let signature = key.sign(&[CONTEXT, &bytes].concat());
@@ -283,50 +288,60 @@ impl Roster {
     /// counted.
     pub fn from_rows(team: [u8; 32], rows: &[MemberEntryRow]) -> (Self, u64) {
         let mut roster = Self::new(team);
-        let mut entries: Vec<SignedEntry> = rows
+        let entries: Vec<SignedEntry> = rows
             .iter()
             .filter_map(|row| SignedEntry::decode(&row.bytes, &row.signature).ok())
             .collect();
-        let mut skipped = (rows.len() - entries.len()) as u64;
+        let skipped = (rows.len() - entries.len()) as u64;
+        let skipped = skipped + roster.add_unread(entries);
+        roster.evaluate();
+        (roster, skipped)
+    }
+
+    /// Adds entries that pass their checks, in causal order, without reading the log
+    /// again (the caller does, once); returns how many were left out.
+    fn add_unread(&mut self, mut entries: Vec<SignedEntry>) -> u64 {
         entries.sort_by_key(|e| (e.entry.clock, e.hash));
-        // Checked one by one (each needs its deps), read once: the log is read as a
-        // whole at every open, so the reading must not repeat per entry.
+        let mut skipped = 0;
         for entry in entries {
-            match roster.check(&entry) {
+            if self.entries.contains_key(&entry.hash) {
+                continue;
+            }
+            match self.check(&entry) {
                 Ok(()) => {
-                    // Stored entries were admitted once; the reading below decides
-                    // which count.
+                    // Admitted entries are read below; the reading decides which
+                    // count.
                     if let Action::Add {
                         device,
                         role: Role::Coordinator,
                         ..
                     } = entry.entry.action
                     {
-                        roster.ever_coordinators.insert(device);
+                        self.ever_coordinators.insert(device);
                     }
-                    roster.entries.insert(entry.hash, entry);
+                    self.entries.insert(entry.hash, entry);
                 }
                 Err(_) => skipped += 1,
             }
         }
-        roster.evaluate();
-        (roster, skipped)
+        skipped
     }
 
     /// Whether `device` would be an active member once `proof` joins the log, read
     /// on a scratch copy: what a stranger sends to prove itself is stored only if it
     /// does admit it. Entries that do not decode or do not fit are left out.
     pub fn would_admit(&self, proof: &[crate::frame::WireEntry], device: &[u8; 32]) -> bool {
-        let mut rows: Vec<MemberEntryRow> = self.entries().iter().map(|e| e.to_row()).collect();
-        rows.extend(proof.iter().filter_map(|wire| {
-            let signature = <[u8; 64]>::try_from(wire.signature.as_slice()).ok()?;
-            let entry = SignedEntry::decode(&wire.bytes, &signature).ok()?;
-            Some(entry.to_row())
-        }));
-        Roster::from_rows(self.team, &rows)
-            .0
-            .role_of(device)
-            .is_some()
+        let mut scratch = self.clone();
+        let entries = proof
+            .iter()
+            .filter_map(|wire| {
+                let signature = <[u8; 64]>::try_from(wire.signature.as_slice()).ok()?;
+                SignedEntry::decode(&wire.bytes, &signature).ok()
+            })
+            .collect();
+        scratch.add_unread(entries);
+        scratch.evaluate();
+        scratch.role_of(device).is_some()
     }
 
     /// The team's id: its founder's key.
@@ -381,6 +396,17 @@ impl Roster {
             return Err(Refusal::Malformed(
                 "membership entry is out of order".into(),
             ));
+        }
+        // The founding entry is the first entry of every device's log (everything
+        // else descends from it), so a second one can only come from a thief holding
+        // the founder's key, founding a rival team under the same id.
+        if founding
+            && self
+                .entries
+                .values()
+                .any(|known| known.entry.deps.is_empty())
+        {
+            return Err(Refusal::Malformed("a team has one founding entry".into()));
         }
         if !founding && !self.ever_coordinators.contains(&e.signer) {
             return Err(Refusal::NotCoordinator);

@@ -9,6 +9,7 @@
 //! keeps what arrived and the next sync does not send it again.
 
 use vigil_crypto::DeviceKey;
+use vigil_model::Taxonomy;
 use vigil_store::Store;
 
 use crate::frame::WireEntry;
@@ -85,7 +86,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    fn new(side: Side, store: &Store, device: &DeviceKey) -> Result<Self, SyncError> {
+    fn new(
+        side: Side,
+        store: &Store,
+        device: &DeviceKey,
+        taxonomy: &Taxonomy,
+    ) -> Result<Self, SyncError> {
         let items = store
             .sync_items()?
             .into_iter()
@@ -94,7 +100,7 @@ impl Session {
         Ok(Self {
             side,
             items: Items::new(items),
-            inbox: Inbox::new(device),
+            inbox: Inbox::new(device, taxonomy),
             stats: SyncStats::default(),
             reconciled: false,
             awaiting: 0,
@@ -104,17 +110,26 @@ impl Session {
         })
     }
 
-    /// Starts a session as the side that connected; returns the frames to send.
-    pub fn initiate(store: &Store, device: &DeviceKey) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
-        let mut session = Self::new(Side::Initiator, store, device)?;
+    /// Starts a session as the side that connected, for the vault of `device` whose
+    /// incidents follow `taxonomy`; returns the frames to send.
+    pub fn initiate(
+        store: &Store,
+        device: &DeviceKey,
+        taxonomy: &Taxonomy,
+    ) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
+        let mut session = Self::new(Side::Initiator, store, device, taxonomy)?;
         let first = session.items.initial();
         let frames = session.encode(vec![Frame::Reconcile(first)]);
         Ok((session, frames))
     }
 
     /// Starts a session as the side that was connected to.
-    pub fn respond(store: &Store, device: &DeviceKey) -> Result<Self, SyncError> {
-        Self::new(Side::Responder, store, device)
+    pub fn respond(
+        store: &Store,
+        device: &DeviceKey,
+        taxonomy: &Taxonomy,
+    ) -> Result<Self, SyncError> {
+        Self::new(Side::Responder, store, device, taxonomy)
     }
 
     /// Whether the session is over (nothing more to send or wait for).

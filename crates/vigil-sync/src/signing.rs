@@ -6,7 +6,7 @@ use vigil_model::IncidentId;
 use vigil_model::document::{EncodedChange, IncidentDocument, import_actor};
 use vigil_store::SignedChange;
 
-use crate::{Refusal, Role, Roster};
+use crate::{Refusal, Roster};
 
 /// Change signatures start with this, so no other signature of a device can pass for
 /// one.
@@ -66,10 +66,9 @@ impl From<SignedChange> for WireChange {
 /// Checks a change from outside before anything applies it: it decodes, its
 /// signature verifies, its author is an active member (or a revoked one and the
 /// change is dated before the revocation's cutoff), and its Automerge actor is its
-/// author (or the import actor of its incident), and, unless the author is a
-/// coordinator (by the role the team gives it now), it takes no review decision
-/// ([`IncidentDocument::reviews`]). On refusal, also says which device
-/// the change claimed as its author, for the log.
+/// author (or the import actor of its incident). What the author may write in the
+/// incident is judged next, against its history (`authority`). On refusal, also
+/// says which device the change claimed as its author, for the log.
 pub fn verify(
     wire: &WireChange,
     roster: &Roster,
@@ -109,12 +108,6 @@ pub fn verify(
     }
     if change.actor != claimed && change.actor != import_actor(&incident) {
         return Err(refuse(Refusal::ForeignActor));
-    }
-    if roster.role_given(&claimed) != Some(Role::Coordinator)
-        && IncidentDocument::reviews(&change.bytes)
-            .map_err(|_| refuse(Refusal::Malformed("not an Automerge change".into())))?
-    {
-        return Err(refuse(Refusal::NotReviewer));
     }
     Ok(SignedChange {
         incident,

@@ -306,6 +306,47 @@ fn a_thief_revoking_its_revoker_from_the_past_takes_nothing_over() {
     assert_eq!(active, vec![key(&s.third)]);
 }
 
+/// The thief founds a rival team under the same id, with the founder's key: a
+/// second founding entry, and a device of its own admitted on it. Neither is taken,
+/// nor does the rival proof admit a stranger.
+#[test]
+fn a_second_founding_entry_founds_nothing() {
+    let s = seized_founder();
+    let mut attacked = s.honest.clone();
+    let rival = forged(
+        &attacked,
+        &s.founder,
+        &[],
+        Action::Add {
+            device: key(&s.founder),
+            role: Role::Coordinator,
+            label: "rival".into(),
+        },
+    );
+    let stranger = DeviceKey::generate();
+    let admit = forged(
+        &attacked,
+        &s.founder,
+        &[&rival],
+        add(&stranger, Role::Coordinator),
+    );
+    let proof: Vec<crate::frame::WireEntry> = [&rival, &admit]
+        .iter()
+        .map(|e| crate::frame::WireEntry {
+            bytes: e.bytes.clone(),
+            signature: e.signature.to_vec(),
+        })
+        .collect();
+    assert!(!attacked.would_admit(&proof, &key(&stranger)));
+    assert!(matches!(
+        attacked.insert(rival.clone()),
+        Err(Refusal::Malformed(_))
+    ));
+    assert_eq!(attacked.insert(admit), Err(Refusal::MissingHistory));
+    assert_eq!(attacked.entries().len(), s.honest.entries().len());
+    assert_eq!(attacked.role_of(&key(&s.deputy)), Some(Role::Coordinator));
+}
+
 /// The thief makes itself an accomplice from the past (a coordinator it adds,
 /// naming only the founding entry) and has the accomplice revoke the deputy: the
 /// accomplice's authority is void with everything the thief signed unseen, and it

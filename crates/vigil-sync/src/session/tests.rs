@@ -1,6 +1,6 @@
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
-use vigil_model::{Incident, Status};
+use vigil_model::{Incident, Status, Taxonomy};
 use vigil_store::{SignedChange, Store};
 
 use super::*;
@@ -36,9 +36,17 @@ impl Device {
     }
 
     fn log(&mut self, city: &str) -> SignedChange {
+        let place = vigil_model::Place {
+            city: city.into(),
+            ..Incident::example().place
+        };
+        self.log_at(place)
+    }
+
+    fn log_at(&mut self, place: vigil_model::Place) -> SignedChange {
         let mut incident = Incident::example();
         incident.id = vigil_model::IncidentId::random();
-        incident.place.city = city.into();
+        incident.place = place;
         let actor = self.key.public().to_bytes();
         let (_, change) = IncidentDocument::create(
             &actor,
@@ -97,8 +105,9 @@ fn team() -> (Device, Device) {
 /// Runs a whole session between two devices, frames passed in memory; `cut_after`
 /// drops the connection after that many frames reached the responder.
 fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats, SyncStats) {
-    let (mut initiator, mut to_b) = Session::initiate(&a.store, &a.key).unwrap();
-    let mut responder = Session::respond(&b.store, &b.key).unwrap();
+    let (mut initiator, mut to_b) =
+        Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let mut delivered = 0;
     while !(initiator.is_finished() && to_b.is_empty()) {
         let mut to_a = Vec::new();
@@ -195,18 +204,27 @@ fn membership_entries_travel_with_the_changes() {
 #[test]
 fn a_cut_session_keeps_what_arrived_and_the_next_one_sends_only_the_rest() {
     let (mut a, mut b) = team();
-    // Incompressible text, so that the changes fill several frames.
+    // Incompressible text, so that the changes fill several frames; each field
+    // within the taxonomy's bounds, which a peer's change must keep.
     let mut seed = 7u64;
-    for i in 0..3000 {
-        let noise: String = (0..400)
+    let mut noise = || -> String {
+        (0..190)
             .map(|_| {
                 seed = seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 char::from(b'a' + (seed >> 59) as u8 % 26)
             })
-            .collect();
-        a.log(&format!("city {i} {noise}"));
+            .collect()
+    };
+    for i in 0..3000 {
+        let place = vigil_model::Place {
+            region: noise(),
+            city: format!("{i} {}", noise()),
+            polling_station: Some(noise()),
+            coordinates: None,
+        };
+        a.log_at(place);
     }
     // The responder receives the first reconcile message, then two frames of changes.
     let (_, first) = sync(&mut a, &mut b, Some(3));
@@ -224,7 +242,7 @@ fn push(a: &mut Device, b: &mut Device, changes: Vec<WireChange>) -> SyncStats {
 
 /// `b` receives these frames of changes, then the peer's end of the session.
 fn push_frames(b: &mut Device, frames: Vec<Vec<WireChange>>) -> SyncStats {
-    let mut session = Session::respond(&b.store, &b.key).unwrap();
+    let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let done = Frame::Done {
         accepted: 0,
         refused: 0,
@@ -400,7 +418,8 @@ fn garbage_frames_end_the_session_without_touching_the_store() {
         vec![1; 100],
         vec![0; MAX_FRAME + 1],
     ] {
-        let mut session = Session::respond(&b.store, &b.key).unwrap();
+        let mut session =
+            Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
         assert!(
             session
                 .receive(&bytes, &mut b.store, &mut b.roster)
@@ -409,7 +428,7 @@ fn garbage_frames_end_the_session_without_touching_the_store() {
     }
     // A well-formed frame with a nonsense reconciliation message: an error or an
     // answer, never a panic.
-    let mut session = Session::respond(&b.store, &b.key).unwrap();
+    let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let _ = session.receive(&[1, 0, 5, 0x61, 1, 2, 3, 4, 5], &mut b.store, &mut b.roster);
     assert_eq!(b.hashes(), before);
 }
@@ -421,7 +440,7 @@ proptest::proptest! {
         let (mut a, mut b) = team();
         a.log("Almaty");
         let before = b.hashes();
-        let mut session = Session::respond(&b.store, &b.key).unwrap();
+        let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
         for mut frame in frames {
             if let Some(first) = frame.first_mut() {
                 *first = PROTOCOL_VERSION;
@@ -442,8 +461,9 @@ fn a_replayed_session_changes_nothing() {
     for i in 0..20 {
         a.log(&format!("city {i}"));
     }
-    let (mut initiator, mut flight) = Session::initiate(&a.store, &a.key).unwrap();
-    let mut responder = Session::respond(&b.store, &b.key).unwrap();
+    let (mut initiator, mut flight) =
+        Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let mut recorded = Vec::new();
     while !flight.is_empty() {
         let mut replies = Vec::new();
@@ -465,7 +485,7 @@ fn a_replayed_session_changes_nothing() {
     }
     assert_eq!(responder.stats().changes_received, 20);
     let before = b.hashes();
-    let mut replay = Session::respond(&b.store, &b.key).unwrap();
+    let mut replay = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     for frame in &recorded {
         let _ = replay.receive(frame, &mut b.store, &mut b.roster);
     }
@@ -494,7 +514,7 @@ fn changes_wait_for_the_entry_that_admits_their_author() {
     a.roster.insert(add.clone()).unwrap();
     let mut n = Device::new(newcomer, &a.roster);
     let change = n.log("Kokshetau");
-    let mut session = Session::respond(&b.store, &b.key).unwrap();
+    let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let frames = [
         Frame::Changes(vec![WireChange::from(change.clone())]),
         Frame::Members(vec![WireEntry {
@@ -519,7 +539,7 @@ fn changes_wait_for_the_entry_that_admits_their_author() {
     assert!(b.hashes().contains(&change.hash));
     // Without the entry, the same change is refused when the session ends.
     let (_, mut c) = team();
-    let mut session = Session::respond(&c.store, &c.key).unwrap();
+    let mut session = Session::respond(&c.store, &c.key, &Taxonomy::default_taxonomy()).unwrap();
     for frame in [
         Frame::Changes(vec![WireChange::from(change)]),
         Frame::Done {
