@@ -26,11 +26,25 @@ fn main() -> ExitCode {
         .with_writer(io::stderr)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .init();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // Automerge still panics on some peer bytes; the core catches those, and the
+    // default hook would print each message (which could quote data) to the
+    // terminal. The place alone goes to the debug log.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::debug!(%place, "panic");
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("error: an internal error stopped Vigil (a bug: VIGIL_LOG=debug says where)");
+            ExitCode::from(101)
         }
     }
 }

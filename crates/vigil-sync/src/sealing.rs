@@ -28,6 +28,10 @@ const VERSION: u8 = 1;
 const CONTEXT: &[u8] = b"vigil personal part v1:";
 /// Sealed plaintext is padded to a multiple of this many bytes.
 pub const PAD: usize = 64;
+/// Most coordinators a personal part is sealed to. Each reader tries every
+/// recipient slot of a seal, so a seal naming thousands would cost every device
+/// that reads it thousands of attempts, each time.
+pub const MAX_SEAL_RECIPIENTS: usize = 64;
 
 fn aad(id: &IncidentId) -> Vec<u8> {
     [CONTEXT, id.to_bytes().as_slice()].concat()
@@ -39,6 +43,9 @@ pub fn seal(
     id: &IncidentId,
     personal: &Personal,
 ) -> Result<Vec<u8>, CryptoError> {
+    if recipients.len() > MAX_SEAL_RECIPIENTS {
+        return Err(CryptoError::Sealing);
+    }
     let json = Zeroizing::new(serde_json::to_vec(personal).map_err(|_| CryptoError::Sealing)?);
     let count = u16::try_from(recipients.len()).map_err(|_| CryptoError::Sealing)?;
     let length = u32::try_from(json.len()).map_err(|_| CryptoError::Sealing)?;
@@ -71,6 +78,15 @@ pub struct Opened {
 /// [`CryptoError::Tampered`] when it was, and was altered (or belongs to another
 /// incident).
 pub fn open(device: &DeviceKey, id: &IncidentId, sealed: &[u8]) -> Result<Opened, CryptoError> {
+    // The seal begins with its recipient count (`vigil_crypto::sealed`): one over
+    // the bound is refused before any attempt to open it.
+    let slots = sealed
+        .get(..2)
+        .and_then(|n| <[u8; 2]>::try_from(n).ok())
+        .map_or(0, |n| usize::from(u16::from_be_bytes(n)));
+    if slots > MAX_SEAL_RECIPIENTS {
+        return Err(CryptoError::Tampered);
+    }
     let plain = open_sealed(device, &aad(id), sealed)?;
     // Authenticated, so a malformed inside was sealed that way by a member: as
     // unusable as an altered seal.
@@ -206,6 +222,23 @@ mod tests {
             description: "Taken from the square".into(),
             ..Personal::default()
         }
+    }
+
+    #[test]
+    fn a_seal_naming_too_many_recipients_is_neither_made_nor_tried() {
+        let id = IncidentId::random();
+        let many: Vec<DeviceKey> = (0..=MAX_SEAL_RECIPIENTS)
+            .map(|_| DeviceKey::generate())
+            .collect();
+        let keys: Vec<DevicePublicKey> = many.iter().map(DeviceKey::public).collect();
+        assert!(seal(&keys, &id, &Personal::default()).is_err());
+        // Made by a member's own tool, as vigil_crypto allows: refused unopened.
+        let crafted = seal_for(&keys, &aad(&id), b"anything").unwrap();
+        assert!(matches!(
+            open(&many[0], &id, &crafted),
+            Err(CryptoError::Tampered)
+        ));
+        assert!(seal(&keys[..MAX_SEAL_RECIPIENTS], &id, &Personal::default()).is_ok());
     }
 
     #[test]
