@@ -14,8 +14,8 @@
 //!    Vigil's bytes against the bytes of the changes themselves, and the receiving
 //!    device's peak memory;
 //! 2. already in sync: both sides hold the same incidents;
-//! 3. 100 incidents edited on the coordinator (the observer pulls them), and then 100
-//!    edited on the observer (it pushes them);
+//! 3. 100 incidents edited on the coordinator (the observer pulls them), and later
+//!    100 of its own edited on the observer (it pushes them);
 //! 4. 100 reports the observer logged "offline": imported with their own report times,
 //!    scattered across the whole campaign among the coordinator's, instead of
 //!    gathered at the end as fresh edits are (it pushes them);
@@ -177,12 +177,23 @@ fn step(name: &str, args: &[String]) -> Result<()> {
             let mut vault = Vault::open(&vault_path, PASS)?;
             let all = vault.list(&ListFilter::default())?;
             let stride = (all.len() / count.max(1)).max(1);
+            // Spread across the campaign; an observer edits only the incidents it
+            // created (the others it is refused, at once), so it looks further.
+            let spread = all.iter().step_by(stride).chain(all.iter());
             let t = Instant::now();
             let mut edited = Vec::new();
-            for (i, summary) in all.iter().step_by(stride).take(count).enumerate() {
-                let city = format!("{} edited {i}", arg(2)?);
-                if vault.edit_fields(&summary.id, &[("city".into(), city)])? {
-                    edited.push(summary.id.clone());
+            for summary in spread {
+                if edited.len() == count {
+                    break;
+                }
+                if edited.contains(&summary.id) {
+                    continue;
+                }
+                let city = format!("{} edited {}", arg(2)?, edited.len());
+                match vault.edit_fields(&summary.id, &[("city".into(), city)]) {
+                    Ok(true) => edited.push(summary.id.clone()),
+                    Ok(false) | Err(vigil_core::VaultError::NotCoordinator) => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
             println!("edit_ms={}", ms(t.elapsed()));
@@ -704,12 +715,6 @@ fn main() -> Result<()> {
     let pull = run_step("sync", &[observer_s, server.addr()?, "1"])?;
     let pull_server = server.stop()?;
 
-    // 100 incidents edited on the observer; it pushes them.
-    let edit_obs = run_step("edit", &[observer_s, &EDITED.to_string(), "observer"])?;
-    let am_push = run_step("automerge", &[observer_s, hq_s])?;
-    let server = Server::start(&hq, false)?;
-    let push = run_step("sync", &[observer_s, server.addr()?, "1"])?;
-    let push_server = server.stop()?;
     // 100 reports logged offline on the observer, dated across the campaign.
     let offline = run_step(
         "offline",
@@ -723,6 +728,14 @@ fn main() -> Result<()> {
     let server = Server::start(&hq, false)?;
     let scattered = run_step("sync", &[observer_s, server.addr()?, "1"])?;
     let scattered_server = server.stop()?;
+
+    // 100 of its own incidents edited on the observer (those it logged offline:
+    // an observer edits only what it created); it pushes them.
+    let edit_obs = run_step("edit", &[observer_s, &EDITED.to_string(), "observer"])?;
+    let am_push = run_step("automerge", &[observer_s, hq_s])?;
+    let server = Server::start(&hq, false)?;
+    let push = run_step("sync", &[observer_s, server.addr()?, "1"])?;
+    let push_server = server.stop()?;
     let after = run_step("changes", &[observer_s])?;
     let after_hq = run_step("changes", &[hq_s])?;
 

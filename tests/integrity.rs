@@ -673,3 +673,34 @@ async fn a_revoked_coordinators_bundle_takes_nothing_over() {
     assert!(relay.node.sync(hq.addr()).await.is_err());
     assert_eq!(active_coordinators(&hq), vec![hq.fingerprint()]);
 }
+
+/// An observer brings reports it kept in a file (logged offline, say): they are its
+/// own, made by its device, and the coordinator takes them, where it refuses a
+/// member's writes under the partner-import actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observers_import_is_its_own_reports() {
+    let hq = coordinator();
+    let field = joined(&hq, Role::Observer, "field").await;
+    let notebook = Device::new();
+    let id = notebook.log("Turkestan");
+    let mut file = Vec::new();
+    notebook
+        .vault()
+        .export(&mut file, Format::Jsonl, &[])
+        .unwrap();
+    let outcome = field
+        .vault()
+        .import(file.as_slice(), Format::Jsonl, ImportMode::AllOrNothing)
+        .unwrap();
+    assert_eq!(outcome.added, 1);
+    let report = field.node.sync(hq.addr()).await.unwrap();
+    assert_eq!(report.stats.peer_refused, Some(0));
+    assert!(hq.ids().contains(&id));
+    let history = hq.vault().history(&id).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].signer.as_deref(),
+        Some(field.fingerprint().as_str())
+    );
+    assert_ne!(hq.vault().author_label(&history[0].actor), "partner import");
+}

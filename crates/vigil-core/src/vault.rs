@@ -733,7 +733,8 @@ impl Vault {
 
     /// Imports a file in one transaction: a crash leaves all of it or none of it.
     /// Incidents whose id is already here are left alone, so importing a file twice
-    /// adds nothing the second time.
+    /// adds nothing the second time. A coordinator's (or a vault in no team) imports
+    /// a partner's reports; an observer's imports are its own reports, made by it.
     pub fn import(
         &mut self,
         input: impl Read,
@@ -784,7 +785,11 @@ impl Vault {
                     outcome.claimed += u64::from(!imported);
                     continue;
                 }
-                put_imported(w, device, &incident, &recipients)?;
+                if reviews {
+                    put_imported(w, device, &incident, &recipients)?;
+                } else {
+                    put_own_import(w, device, &incident, &recipients)?;
+                }
                 outcome.added += 1;
             }
             if mode == ImportMode::AllOrNothing && !bad.is_empty() {
@@ -1003,6 +1008,25 @@ fn put_new(
     let actor = device.public().to_bytes();
     let part = personal::seal(recipients, incident)?;
     let (_, change) = IncidentDocument::create(&actor, incident, &part, now(), "created")?;
+    w.insert_change(&signing::sign(device, &incident.id, change))?;
+    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
+    Ok(())
+}
+
+/// An observer's import: its own reports from a file (logged offline, say), made
+/// by this device as one change timed by the report. Only a coordinator writes
+/// under a report's import actor; the team refuses it from anyone else.
+fn put_own_import(
+    w: &Writer<'_>,
+    device: &DeviceKey,
+    incident: &Incident,
+    recipients: &[DevicePublicKey],
+) -> Result<(), VaultError> {
+    let time =
+        vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
+    let part = personal::seal(recipients, incident)?;
+    let actor = device.public().to_bytes();
+    let (_, change) = IncidentDocument::create(&actor, incident, &part, time, "imported")?;
     w.insert_change(&signing::sign(device, &incident.id, change))?;
     w.put_summary(&seen_summary(incident, recipients, device.public()))?;
     Ok(())
