@@ -334,9 +334,13 @@ pub const NEWCOMER_DEADLINE: Duration = Duration::from_secs(10);
 /// bytes, a proof (the membership log) a few hundred per entry.
 pub const NEWCOMER_FRAME: usize = 512 * 1024;
 
+/// How long a session waits for the peer's next frame (a 4 MiB frame at 50 KB/s,
+/// a poor hotspot, takes 80 s).
+pub const FRAME_DEADLINE: Duration = Duration::from_secs(120);
+
 fn late() -> VaultError {
     VaultError::Network(vigil_net::NetError::Stream(
-        "the peer did not prove itself in time".into(),
+        "the peer did not answer in time".into(),
     ))
 }
 
@@ -535,7 +539,12 @@ async fn pump(
     progress: Option<&(dyn Fn(&SyncStats) + Send + Sync)>,
 ) -> Result<(), VaultError> {
     while !session.is_finished() {
-        let Some(frame) = receiver.recv().await? else {
+        // A peer that goes silent mid-session gives its connection back: keep-alives
+        // alone would hold it open for good.
+        let next = tokio::time::timeout(FRAME_DEADLINE, receiver.recv())
+            .await
+            .map_err(|_| late())?;
+        let Some(frame) = next? else {
             session.peer_closed();
             if session.is_finished() {
                 break;

@@ -35,8 +35,9 @@ pub const MAX_INCOMING_PER_ADDRESS: usize = 8;
 /// Of those, connections of devices this one does not know yet (newcomers, held
 /// only until they prove themselves): the rest are kept for members.
 pub const MAX_NEWCOMERS: usize = 16;
-/// Handshakes in progress at once; beyond, a client whose address is not validated
-/// is asked to prove it first (QUIC Retry), so spoofed Initials cost no signature.
+/// Handshakes in progress at once, of clients whose address is validated (every
+/// client is asked to prove its address first, by QUIC Retry, so spoofed Initials
+/// cost no signature and hold no place).
 pub const MAX_HANDSHAKES: usize = 16;
 /// Receive windows, per stream and per connection. A connection carries one stream,
 /// so this bounds what a peer can make us buffer before we read; frames larger than
@@ -317,19 +318,23 @@ async fn accept_loop(
         };
         let Some(incoming) = incoming else { break };
         let remote = incoming.remote_address();
-        // Judged before any cryptography: a full server refuses at once, and under
-        // load a client must first show it receives at the address it claims.
+        // Before anything counts, a client shows it receives at the address it
+        // claims (QUIC Retry, one round trip): spoofed packets then hold no
+        // handshake and take no address's places.
+        if !incoming.remote_address_validated() {
+            if let Err(error) = incoming.retry() {
+                error.into_incoming().ignore();
+            }
+            continue;
+        }
+        // Judged before any cryptography: a full server refuses at once.
         let Some(slot) = occupancy.take(remote.ip()) else {
             debug!(%remote, "incoming connection refused: too many connections");
             incoming.refuse();
             continue;
         };
         if occupancy.handshakes.load(Ordering::Acquire) >= MAX_HANDSHAKES {
-            if incoming.remote_address_validated() {
-                incoming.refuse();
-            } else if let Err(error) = incoming.retry() {
-                error.into_incoming().ignore();
-            }
+            incoming.refuse();
             continue;
         }
         occupancy.handshakes.fetch_add(1, Ordering::AcqRel);

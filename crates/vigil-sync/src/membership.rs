@@ -663,9 +663,16 @@ impl Roster {
                     role,
                     label,
                 } => {
-                    // A revoked device is listed as it was first added, revoked.
+                    // A revoked device is listed as it was first added, revoked, and
+                    // judged by the least role it was ever given: its backdated
+                    // changes get no more than that.
                     let cutoff = cutoffs.get(device).copied();
-                    if cutoff.is_some() && members.contains_key(device) {
+                    if cutoff.is_some()
+                        && let Some(listed) = members.get_mut(device)
+                    {
+                        if *role == Role::Observer && *device != self.team {
+                            listed.role = Role::Observer;
+                        }
                         continue;
                     }
                     if *role == Role::Coordinator {

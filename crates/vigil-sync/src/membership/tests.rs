@@ -501,3 +501,20 @@ mod adversary {
         }
     }
 }
+
+/// A device made coordinator, then observer, then revoked: its changes dated
+/// before the cutoff are judged by the least role it held, not the first.
+#[test]
+fn a_revoked_device_is_judged_by_its_least_role() {
+    let founder = DeviceKey::generate();
+    let deputy = DeviceKey::generate();
+    let (mut r, _) = Roster::found(&founder, "hq", 1).unwrap();
+    for (role, time) in [(Role::Coordinator, 2), (Role::Observer, 3)] {
+        r.insert(r.make_entry(&founder, add(&deputy, role), time).unwrap())
+            .unwrap();
+    }
+    r.insert(r.make_entry(&founder, revoke(&deputy), 4).unwrap())
+        .unwrap();
+    assert!(r.is_revoked(&key(&deputy)));
+    assert_eq!(r.role_given(&key(&deputy)), Some(Role::Observer));
+}
