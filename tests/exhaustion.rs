@@ -8,21 +8,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use vigil_core::Role;
-use vigil_crypto::{DeviceKey, DevicePublicKey};
-use vigil_net::{Admission, Endpoint, FrameStream, PeerPolicy};
+use vigil_crypto::DeviceKey;
+use vigil_net::Endpoint;
 use vigil_sync::Frame;
 use vigil_sync::frame::{MAX_ENTRIES, WireEntry};
 
 mod common;
-use common::coordinator;
-
-struct Anyone;
-
-impl PeerPolicy for Anyone {
-    fn admit(&self, _peer: &DevicePublicKey) -> Admission {
-        Admission::Member
-    }
-}
+use common::{Anyone, coordinator, push};
 
 /// Every line the process logs, kept to count.
 #[derive(Clone, Default)]
@@ -55,26 +47,6 @@ impl Lines {
             .lines()
             .filter(|l| l.contains(needle))
             .count()
-    }
-}
-
-/// Sends `frame`, then `Done`; returns what the peer stored and refused.
-async fn push(stream: &mut FrameStream, frame: Frame) -> (u64, u64) {
-    stream.send(&frame.encode()).await.unwrap();
-    let done = Frame::Done {
-        accepted: 0,
-        refused: 0,
-        reply: true,
-    };
-    stream.send(&done.encode()).await.unwrap();
-    loop {
-        let frame = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
-        if let Frame::Done {
-            accepted, refused, ..
-        } = frame
-        {
-            return (accepted, refused);
-        }
     }
 }
 

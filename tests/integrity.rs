@@ -16,7 +16,7 @@ use vigil_core::{Format, ImportMode, Incident, IncidentId, Role, Status};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::Taxonomy;
 use vigil_model::document::{IncidentDocument, PersonalPart, import_actor};
-use vigil_net::{Admission, Connection, Endpoint, PeerPolicy};
+use vigil_net::{Connection, Endpoint};
 use vigil_store::Store;
 use vigil_sync::frame::WireEntry;
 use vigil_sync::membership::{Action, Entry, SignedEntry};
@@ -24,16 +24,7 @@ use vigil_sync::signing::{self, WireChange};
 use vigil_sync::{Frame, Roster, Session, sealing};
 
 mod common;
-use common::{Device, coordinator, joined};
-
-/// An attacker's policy: talks to anyone.
-struct Anyone;
-
-impl PeerPolicy for Anyone {
-    fn admit(&self, _peer: &DevicePublicKey) -> Admission {
-        Admission::Member
-    }
-}
+use common::{Anyone, Device, coordinator, joined};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -131,22 +122,7 @@ impl Rogue {
     async fn push_frame(&self, hq: &Device, frame: Frame) -> (u64, u64) {
         let connection = self.connect(hq).await;
         let mut stream = connection.open_stream().await.unwrap();
-        stream.send(&frame.encode()).await.unwrap();
-        let done = Frame::Done {
-            accepted: 0,
-            refused: 0,
-            reply: true,
-        };
-        stream.send(&done.encode()).await.unwrap();
-        loop {
-            let frame = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
-            if let Frame::Done {
-                accepted, refused, ..
-            } = frame
-            {
-                return (accepted, refused);
-            }
-        }
+        common::push(&mut stream, frame).await
     }
 
     fn actor(&self) -> [u8; 32] {

@@ -8,23 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use vigil_core::{Format, ImportMode, Incident, IncidentId, ListFilter, Role, Status, VaultError};
-use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
-use vigil_net::{Admission, Endpoint, PeerPolicy};
+use vigil_net::Endpoint;
 use vigil_sync::Frame;
 use vigil_sync::signing::{self, WireChange};
 
 mod common;
-use common::{Device, coordinator, joined};
-
-/// An attacker's policy: talks to anyone.
-struct Anyone;
-
-impl PeerPolicy for Anyone {
-    fn admit(&self, _peer: &DevicePublicKey) -> Admission {
-        Admission::Member
-    }
-}
+use common::{Anyone, Device, coordinator, joined};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observers_join_relay_and_converge_with_the_coordinator() {

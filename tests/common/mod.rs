@@ -12,6 +12,37 @@ use vigil_core::{
 };
 
 pub const PASS: &[u8] = b"sync test";
+
+/// An attacker's policy: talks to anyone.
+pub struct Anyone;
+
+impl vigil_net::PeerPolicy for Anyone {
+    fn admit(&self, _peer: &vigil_net::DevicePublicKey) -> vigil_net::Admission {
+        vigil_net::Admission::Member
+    }
+}
+
+/// Sends `frame` on `stream`, then `Done`; returns what the peer says it stored
+/// and refused.
+pub async fn push(stream: &mut vigil_net::FrameStream, frame: vigil_sync::Frame) -> (u64, u64) {
+    use vigil_sync::Frame;
+    stream.send(&frame.encode()).await.unwrap();
+    let done = Frame::Done {
+        accepted: 0,
+        refused: 0,
+        reply: true,
+    };
+    stream.send(&done.encode()).await.unwrap();
+    loop {
+        let frame = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
+        if let Frame::Done {
+            accepted, refused, ..
+        } = frame
+        {
+            return (accepted, refused);
+        }
+    }
+}
 pub const FAST: KdfParams = KdfParams {
     memory_kib: 8 * 1024,
     iterations: 1,

@@ -543,7 +543,7 @@ impl Vault {
             if incident.status == Status::Draft {
                 personal::put_draft(w, incident)
             } else {
-                put_new(w, device, incident, &recipients)
+                put_new(w, device, incident, &recipients, now(), "created")
             }
         })?;
         Ok(incident.id.clone())
@@ -595,7 +595,7 @@ impl Vault {
                     return Ok((true, false));
                 }
                 w.delete_draft(id)?;
-                put_new(w, device, &incident, &recipients)?;
+                put_new(w, device, &incident, &recipients, now(), "created")?;
                 return Ok((true, true));
             }
             let changes = w.changes_of(id)?;
@@ -788,7 +788,11 @@ impl Vault {
                 if reviews {
                     put_imported(w, device, &incident, &recipients)?;
                 } else {
-                    put_own_import(w, device, &incident, &recipients)?;
+                    // An observer's file holds its own reports: only a coordinator
+                    // writes under a report's import actor; the team refuses it
+                    // from anyone else.
+                    let time = reported_time(&incident);
+                    put_new(w, device, &incident, &recipients, time, "imported")?;
                 }
                 outcome.added += 1;
             }
@@ -998,38 +1002,28 @@ fn keep_person_ids(before: &[Person], after: &mut [Person]) {
     }
 }
 
-/// A submitted incident's first change, its personal part sealed to `recipients`.
+/// A submitted incident's first change, made by this device, dated `time` and
+/// noted `message`, its personal part sealed to `recipients`.
 fn put_new(
     w: &Writer<'_>,
     device: &DeviceKey,
     incident: &Incident,
     recipients: &[DevicePublicKey],
+    time: i64,
+    message: &str,
 ) -> Result<(), VaultError> {
     let actor = device.public().to_bytes();
     let part = personal::seal(recipients, incident)?;
-    let (_, change) = IncidentDocument::create(&actor, incident, &part, now(), "created")?;
+    let (_, change) = IncidentDocument::create(&actor, incident, &part, time, message)?;
     w.insert_change(&signing::sign(device, &incident.id, change))?;
     w.put_summary(&seen_summary(incident, recipients, device.public()))?;
     Ok(())
 }
 
-/// An observer's import: its own reports from a file (logged offline, say), made
-/// by this device as one change timed by the report. Only a coordinator writes
-/// under a report's import actor; the team refuses it from anyone else.
-fn put_own_import(
-    w: &Writer<'_>,
-    device: &DeviceKey,
-    incident: &Incident,
-    recipients: &[DevicePublicKey],
-) -> Result<(), VaultError> {
-    let time =
-        vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
-    let part = personal::seal(recipients, incident)?;
-    let actor = device.public().to_bytes();
-    let (_, change) = IncidentDocument::create(&actor, incident, &part, time, "imported")?;
-    w.insert_change(&signing::sign(device, &incident.id, change))?;
-    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
-    Ok(())
+/// When a report says it was reported, Unix seconds: what an import dates its
+/// change by, so that it reconciles among the changes of that time.
+fn reported_time(incident: &Incident) -> i64 {
+    vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp())
 }
 
 /// An imported report's first change holds its public part, made by the report's
@@ -1041,8 +1035,7 @@ fn put_imported(
     incident: &Incident,
     recipients: &[DevicePublicKey],
 ) -> Result<(), VaultError> {
-    let time =
-        vigil_model::validate::parse_time(&incident.reported_at).map_or(0, |t| t.unix_timestamp());
+    let time = reported_time(incident);
     let part = personal::seal(recipients, incident)?;
     let (mut doc, first) = IncidentDocument::create(
         &import_actor(&incident.id),
