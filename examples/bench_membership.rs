@@ -25,7 +25,7 @@ fn team(
     revocations: usize,
 ) -> Result<([u8; 32], Vec<MemberEntryRow>), Box<dyn Error>> {
     let founder = DeviceKey::generate();
-    let (mut roster, _) = Roster::found(&founder, "founder", 1)?;
+    let (mut roster, _) = Roster::found(&founder, "founder", &DeviceKey::generate().public(), 1)?;
     let mut keys = vec![founder];
     let mut time = 2;
     for i in 0..coordinators {

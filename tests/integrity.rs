@@ -24,7 +24,7 @@ use vigil_sync::signing::{self, WireChange};
 use vigil_sync::{Frame, Roster, Session, sealing};
 
 mod common;
-use common::{Anyone, Device, coordinator, joined};
+use common::{Anyone, Device, coordinator, founder, joined};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -501,10 +501,12 @@ fn active_coordinators(device: &Device) -> Vec<String> {
 /// revoked by the founder, revokes the founder naming only the founding entry (so
 /// that its low clock reads first) and makes an accomplice coordinator; the
 /// accomplice, a key nobody knows, dials the founder's `serve` with that as its
-/// proof, and the thief also hands the entries to an observer that has not heard of
-/// the revocation yet, which relays them. Nothing of it is stored by the founder,
-/// the observer reads the team right once the revocation reaches it, and what it
-/// submits afterwards is sealed to the founder alone.
+/// proof. Nothing of it is stored by the founder. The thief also hands the entries
+/// to an observer that has not heard of the revocation yet: naming a past in which
+/// the thief was no coordinator, they are refused even there; naming the entry that
+/// made it one, they are taken (the observer cannot know better yet), and the
+/// observer is cut off from the founder until the revocation or the recovery code
+/// reaches it (the bundle test below goes on to both).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_coordinator_cannot_take_the_team_over() {
     let hq = coordinator();
@@ -526,11 +528,31 @@ async fn a_revoked_coordinator_cannot_take_the_team_over() {
     let team = thief.roster.team();
     let accomplice = DeviceKey::generate();
     let hq_key = DevicePublicKey::from_bytes(&team).unwrap();
+    // Naming the entry that made it coordinator, and not what came after (the
+    // revocation): the lowest past in which the thief's key signs at all.
+    let made_coordinator = thief
+        .roster
+        .entries()
+        .into_iter()
+        .find(|e| matches!(e.entry.action, Action::Add { device, .. } if device == thief.actor()))
+        .unwrap()
+        .clone();
+    // Naming only the founding entry, where the key was no coordinator yet, is
+    // refused even by a device that has not heard of the revocation (rule 2).
+    let too_early = vec![entry_from_the_past(
+        team,
+        &thief.key,
+        &[&founding],
+        Action::Revoke {
+            device: hq_key.to_bytes(),
+            cutoff: now(),
+        },
+    )];
     let take_over = vec![
         entry_from_the_past(
             team,
             &thief.key,
-            &[&founding],
+            &[&made_coordinator],
             Action::Revoke {
                 device: hq_key.to_bytes(),
                 cutoff: now(),
@@ -539,7 +561,7 @@ async fn a_revoked_coordinator_cannot_take_the_team_over() {
         entry_from_the_past(
             team,
             &thief.key,
-            &[&founding],
+            &[&made_coordinator],
             Action::Add {
                 device: accomplice.public().to_bytes(),
                 role: Role::Coordinator,
@@ -576,26 +598,24 @@ async fn a_revoked_coordinator_cannot_take_the_team_over() {
     // the thief (a coordinator as far as it knows) and relays them.
     let field_device = field;
     let (taken, _) = thief
+        .push_frame(&field_device, Frame::Members(too_early))
+        .await;
+    assert_eq!(taken, 0, "no coordinator in the past it names");
+    let (taken, _) = thief
         .push_frame(&field_device, Frame::Members(take_over))
         .await;
     assert_eq!(taken, 2, "the observer did not know better yet");
-    field_device.node.sync(hq.addr()).await.unwrap();
+    // Taking the thief's word, the observer holds the founder revoked and does not
+    // dial it; the founder, which stored nothing, is refused by it too. That is the
+    // denial rule 5 leaves, which the recovery code ends (next test).
+    assert!(field_device.node.sync(hq.addr()).await.is_err());
+    assert!(hq.node.sync(field_device.addr()).await.is_err());
     assert_eq!(
         hq.vault().members().unwrap(),
         entries_before,
         "nothing stored"
     );
     assert_eq!(active_coordinators(&hq), vec![hq.fingerprint()]);
-    // Once the revocation reached it, the observer reads the team as the founder does.
-    assert_eq!(active_coordinators(&field_device), vec![hq.fingerprint()]);
-    let id = field_device.log("Semey");
-    field_device.node.sync(hq.addr()).await.unwrap();
-    let (_, access) = hq.vault().read(&id).unwrap();
-    assert_eq!(
-        access,
-        vigil_core::PersonalAccess::Readable,
-        "sealed to the founder"
-    );
 }
 
 /// The same on a file, with the vault's own commands: a coordinator's phone,
@@ -604,12 +624,12 @@ async fn a_revoked_coordinator_cannot_take_the_team_over() {
 /// imports it before hearing of the revocation takes the thief's word for a while;
 /// once any member brings it the founder's revocation, the thief is a coordinator
 /// nowhere. The two revocations break each other, so both stand (membership rule
-/// 5): the founder loses the role too, on every device that holds both. That is the denial left open until a
-/// recovery key exists (ARCHITECTURE, "Known limit"); this test says so, so that it
-/// changes with it.
+/// 5): the founder loses the role too, on every device that holds both, and the
+/// team is left without a coordinator until the recovery code appoints one (rule
+/// 6), which the thief's revocations cannot touch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_coordinators_bundle_takes_nothing_over() {
-    let hq = coordinator();
+    let (hq, code) = founder();
     let seized = joined(&hq, Role::Coordinator, "deputy").await;
     let field = joined(&hq, Role::Observer, "field").await;
     let relay = joined(&hq, Role::Observer, "relay").await;
@@ -648,6 +668,27 @@ async fn a_revoked_coordinators_bundle_takes_nothing_over() {
     // which took nothing from the thief, still reads itself the coordinator.
     assert!(relay.node.sync(hq.addr()).await.is_err());
     assert_eq!(active_coordinators(&hq), vec![hq.fingerprint()]);
+
+    // The founder's holder, with the recovery code, appoints the relay's device.
+    let appointee = relay.fingerprint();
+    let recovery = relay
+        .vault()
+        .recover(code.as_str(), &[appointee], None)
+        .unwrap();
+    assert_eq!(recovery.revoked.len(), 2, "the founder and the thief");
+    relay.node.sync(field.addr()).await.unwrap();
+    for device in [&field, &relay] {
+        assert_eq!(active_coordinators(device), vec![relay.fingerprint()]);
+    }
+    // The thief's bundle, brought again, changes nothing; what the field submits
+    // now is sealed to the relay.
+    field.vault().import_bundle(&bundle).ok();
+    assert_eq!(active_coordinators(&field), vec![relay.fingerprint()]);
+    assert_eq!(field.vault().sealing_recipients().len(), 1);
+    let id = field.log("Pavlodar");
+    field.node.sync(relay.addr()).await.unwrap();
+    let (_, access) = relay.vault().read(&id).unwrap();
+    assert_eq!(access, vigil_core::PersonalAccess::Readable);
 }
 
 /// An observer brings reports it kept in a file (logged offline, say): they are its

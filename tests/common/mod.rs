@@ -137,9 +137,14 @@ impl Device {
 }
 
 pub fn coordinator() -> Device {
+    founder().0
+}
+
+/// A team's founder, with the recovery code `team create` shows once.
+pub fn founder() -> (Device, vigil_core::RecoveryCode) {
     let d = Device::new();
-    d.vault().create_team("hq").unwrap();
-    d
+    let code = d.vault().create_team("hq").unwrap();
+    (d, code)
 }
 
 pub async fn joined(coordinator: &Device, role: Role, label: &str) -> Device {

@@ -260,3 +260,27 @@ def test_a_program_exits_cleanly_while_serving_and_syncing(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert "FATAL" not in done.stderr
+
+
+def test_the_recovery_code_appoints_a_coordinator_when_all_are_seized(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        code = hq.create_team("hq")
+        assert code.startswith("VIGILR1-")
+        address = await hq.start_serving("127.0.0.1:0")
+        field = await device(tmp_path, "field")
+        await joined(hq, address, field, "almaty-1")
+        hq.stop_serving()
+        own = field.info().device
+
+        with pytest.raises(vigil.VigilError.NotAllowed):
+            field.recover_team("VIGILR1-AAAAA", [own])
+        appointed = field.recover_team(code, [own])
+        assert [m.fingerprint for m in appointed] == [own]
+        members = {m.label: m for m in field.members()}
+        assert members["hq"].revoked
+        assert members["almaty-1"].role == vigil.TeamRole.COORDINATOR
+        # The new coordinator invites.
+        assert field.create_invite(vigil.TeamRole.OBSERVER, 1, ["127.0.0.1:7447"])
+
+    asyncio.run(scenario())

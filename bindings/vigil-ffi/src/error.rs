@@ -116,6 +116,7 @@ impl From<VaultError> for VigilError {
             | VaultError::NotCoordinator
             | VaultError::Team(_)
             | VaultError::BadInvite(_)
+            | VaultError::BadRecoveryCode(_)
             | VaultError::BadBundle(_)
             | VaultError::Sealed => VigilError::NotAllowed { reason },
             // Not the network's fault: trying again will not help.

@@ -332,11 +332,38 @@ impl Vault {
     }
 
     /// Founds a team with this device as its first coordinator; `label` is how the
-    /// team will list this device (use a pseudonym).
-    pub fn create_team(&self, label: String) -> Result<(), VigilError> {
-        self.vault()?.create_team(&label)?;
+    /// team will list this device (use a pseudonym). Returns the team's recovery
+    /// code: show it once, for the founder to write down, and keep it nowhere.
+    pub fn create_team(&self, label: String) -> Result<String, VigilError> {
+        let code = self.vault()?.create_team(&label)?;
         self.listeners.notify(ChangeSource::Local, 0, 1);
-        Ok(())
+        Ok(code.as_str().to_owned())
+    }
+
+    /// Starts the team's coordinators over with its recovery code: every device
+    /// that was ever a coordinator is revoked (its changes from `since_unix`,
+    /// default now, refused) but those in `appoint` (fingerprints), which become
+    /// the coordinators. Any member can do this. Returns the new coordinators.
+    #[uniffi::method(default(since_unix = None))]
+    pub fn recover_team(
+        &self,
+        code: String,
+        appoint: Vec<String>,
+        since_unix: Option<i64>,
+    ) -> Result<Vec<TeamMember>, VigilError> {
+        let code = zeroize::Zeroizing::new(code);
+        let appointed = {
+            let mut vault = self.vault()?;
+            let own = vault.info()?.device;
+            let recovery = vault.recover(&code, &appoint, since_unix)?;
+            recovery
+                .appointed
+                .iter()
+                .map(|m| TeamMember::new(m, &own))
+                .collect()
+        };
+        self.listeners.notify(ChangeSource::Local, 0, 1);
+        Ok(appointed)
     }
 
     /// Makes a one-time invitation for a device to join as `role`, valid for

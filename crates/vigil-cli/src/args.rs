@@ -203,6 +203,22 @@ pub enum TeamCommand {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Start the team's coordinators over with its recovery code, when they are
+    /// seized or lost.
+    ///
+    /// Every device that was ever a coordinator is revoked, except those named with
+    /// --appoint, which become the team's coordinators. No coordinator's revocation
+    /// can undo it. Works on any member's device; the code is asked for (or read
+    /// from stdin) and kept nowhere.
+    Recover {
+        /// A device to make coordinator (its fingerprint, or `self`), repeatable.
+        #[arg(long = "appoint", required = true)]
+        appoint: Vec<String>,
+        /// When the coordinators stopped being trusted (RFC 3339); their changes
+        /// from then on are refused. By default now.
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Seal the personal data this device can read again, for the coordinators of
     /// now: run it after a coordinator joins, so that it can read older incidents.
     Reshare,

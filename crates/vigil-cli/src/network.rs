@@ -26,10 +26,19 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
     match command {
         TeamCommand::Create { label } => {
             let mut vault = crate::open(path)?;
-            vault.create_team(&label)?;
+            let code = vault.create_team(&label)?;
             let info = vault.info()?;
             println!("Founded a team; this device is its first coordinator.");
             println!("Team fingerprint:   {}", info.team.unwrap_or_default());
+            println!();
+            println!("Recovery code (shown this once; it is kept on no device):");
+            println!();
+            println!("    {}", code.as_str());
+            println!();
+            println!("Write it on paper and keep it away from every phone and laptop.");
+            println!("If every coordinator's device is seized or lost, `vigil team recover`");
+            println!("with this code, on any member's device, appoints new coordinators.");
+            println!();
             println!("Next: `vigil team invite` for each device, then `vigil serve`.");
         }
         TeamCommand::Invite {
@@ -116,20 +125,7 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
             }
         }
         TeamCommand::Revoke { fingerprint, since } => {
-            let cutoff = since
-                .map(|text| {
-                    time::OffsetDateTime::parse(
-                        text.trim(),
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .map(|t| t.unix_timestamp())
-                    .map_err(|_| {
-                        CliError::Message(
-                            "--since takes a time like 2024-03-17T14:00:00+05:00".into(),
-                        )
-                    })
-                })
-                .transpose()?;
+            let cutoff = since.map(|text| parse_since(&text)).transpose()?;
             let mut vault = crate::open(path)?;
             let member = vault.revoke(&fingerprint, cutoff)?;
             println!(
@@ -137,6 +133,35 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
                 member.fingerprint(),
                 member.label
             );
+        }
+        TeamCommand::Recover { appoint, since } => {
+            let cutoff = since.map(|text| parse_since(&text)).transpose()?;
+            let mut vault = crate::open(path)?;
+            let own = vault.info()?.device;
+            let appoint: Vec<String> = appoint
+                .into_iter()
+                .map(|fp| if fp.trim() == "self" { own.clone() } else { fp })
+                .collect();
+            let code = if std::io::stdin().is_terminal() {
+                zeroize::Zeroizing::new(rpassword::prompt_password("Recovery code: ")?)
+            } else {
+                let mut text = zeroize::Zeroizing::new(String::new());
+                std::io::stdin().read_to_string(&mut text)?;
+                text
+            };
+            let recovery = vault.recover(&code, &appoint, cutoff)?;
+            println!(
+                "Recovered the team: {} device(s) that had been coordinators are revoked.",
+                recovery.revoked.len()
+            );
+            for member in &recovery.appointed {
+                println!(
+                    "Coordinator now: {} ({})",
+                    member.fingerprint(),
+                    member.label
+                );
+            }
+            println!("Sync with the team's devices to hand this on.");
         }
         TeamCommand::Reshare => {
             let mut vault = crate::open(path)?;
@@ -368,4 +393,13 @@ pub fn bundle(command: BundleCommand, path: &Path) -> Result {
         }
     }
     Ok(())
+}
+
+/// Reads a `--since` time.
+fn parse_since(text: &str) -> Result<i64> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            CliError::Message("--since takes a time like 2024-03-17T14:00:00+05:00".into())
+        })
 }

@@ -398,3 +398,98 @@ fn a_revocation_written_while_serving_refuses_the_next_sync() {
         .sum();
     assert_eq!(events, 1, "nor counted: {report}");
 }
+
+/// Both coordinators' phones seized: an observer's device, with the recovery code
+/// printed once at `team create`, revokes them and takes the coordinator role; the
+/// seized phones are refused from then on and a mistyped or foreign code does
+/// nothing.
+#[test]
+fn the_recovery_code_restarts_a_team_whose_coordinators_are_seized() {
+    let hq = Vigil::new();
+    let out = hq.ok(&["team", "create", "--label", "hq"]);
+    let code = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("VIGILR1-"))
+        .unwrap_or_else(|| panic!("no recovery code in: {out}"))
+        .to_owned();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(&hq, &addr);
+    let deputy = Vigil::new();
+    let invite = hq.ok(&[
+        "team",
+        "invite",
+        "--role",
+        "coordinator",
+        "--address",
+        &addr,
+        "--no-qr",
+    ]);
+    deputy.ok(&["team", "join", invite.trim(), "--label", "deputy"]);
+    let field = Vigil::new();
+    let invite = hq.ok(&["team", "invite", "--address", &addr, "--no-qr"]);
+    field.ok(&["team", "join", invite.trim(), "--label", "field"]);
+    deputy.ok(&["sync", &server.addr]);
+    field.ok(&["sync", &server.addr]);
+    drop(server);
+
+    // Codes that are not this team's do nothing.
+    let other = Vigil::new();
+    let other_out = other.ok(&["team", "create"]);
+    let other_code = other_out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("VIGILR1-"))
+        .unwrap()
+        .to_owned();
+    let mistyped = code.replacen(&code[8..9], if &code[8..9] == "A" { "B" } else { "A" }, 1);
+    for (bad, why) in [
+        (other_code.as_str(), "not this team's"),
+        (mistyped.as_str(), "mistyped"),
+    ] {
+        let out = field.with_stdin(&["team", "recover", "--appoint", "self"], bad);
+        assert!(!out.status.success());
+        let error = String::from_utf8(out.stderr).unwrap();
+        assert!(error.contains(why), "{error}");
+    }
+    assert!(field.ok(&["info"]).contains("this device: observer"));
+
+    let out = field.with_stdin(&["team", "recover", "--appoint", "self"], &code);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.contains("2 device(s) that had been coordinators are revoked"),
+        "{said}"
+    );
+    assert!(field.ok(&["info"]).contains("this device: coordinator"));
+    let members = field.json(&["team", "members", "--json"]);
+    let revoked: Vec<&str> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["revoked"].as_bool() == Some(true))
+        .map(|m| m["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked.len(), 2, "{members}");
+
+    // The new coordinator serves; the seized phones are refused, and it invites.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(&field, &addr);
+    for seized in [&hq, &deputy] {
+        let refused = seized.fails(&["sync", &server.addr]);
+        assert!(refused.contains("does not admit this device"), "{refused}");
+    }
+    let invite = field.ok(&["team", "invite", "--address", &addr, "--no-qr"]);
+    let newcomer = Vigil::new();
+    newcomer.ok(&["team", "join", invite.trim(), "--label", "new"]);
+    drop(server);
+    // The code is no secret kept anywhere: after all this, the vault folders hold
+    // it nowhere in the clear.
+    for v in [&hq, &field] {
+        assert!(!contains(&v.raw_vault_bytes(), &code), "code on disk");
+    }
+}

@@ -62,6 +62,9 @@ pub enum VaultError {
     /// A team operation that cannot be done, with why.
     #[error("{0}")]
     Team(String),
+    /// A recovery code that cannot be used.
+    #[error("recovery code refused: {0}")]
+    BadRecoveryCode(&'static str),
     /// An invitation that cannot be used.
     #[error("invitation refused: {0}")]
     BadInvite(String),

@@ -139,7 +139,7 @@ impl Invite {
     }
 }
 
-fn base32_encode(bytes: &[u8], out: &mut String) {
+pub(crate) fn base32_encode(bytes: &[u8], out: &mut String) {
     let mut buffer: u32 = 0;
     let mut bits = 0;
     for &byte in bytes {
@@ -155,7 +155,7 @@ fn base32_encode(bytes: &[u8], out: &mut String) {
     }
 }
 
-fn base32_decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+pub(crate) fn base32_decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
     let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 5 / 8));
     let mut buffer: u32 = 0;
     let mut bits = 0;

@@ -10,6 +10,7 @@ mod invite;
 mod lock;
 mod peer;
 mod personal;
+mod recovery;
 mod team;
 mod vault;
 
@@ -19,7 +20,8 @@ pub use invite::Invite;
 pub use lock::lock_vault;
 pub use peer::{NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SyncReport};
 pub use personal::PersonalAccess;
-pub use team::Equivocation;
+pub use recovery::RecoveryCode;
+pub use team::{Equivocation, Recovery};
 pub use vault::{
     ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
 };

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
-use vigil_crypto::DevicePublicKey;
+use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_net::{Admission, PeerPolicy};
 use vigil_sync::membership::{Action, SignedEntry};
 use vigil_sync::{Member, Role, Roster};
 use zeroize::Zeroizing;
 
 use crate::invite::Invite;
+use crate::recovery::RecoveryCode;
 use crate::vault::{META_TEAM, now};
 use crate::{Vault, VaultError};
 
@@ -190,13 +191,16 @@ impl Vault {
             .map(|k| k.fingerprint())
     }
 
-    /// Founds a team with this device as its first coordinator, known as `label`.
-    pub fn create_team(&mut self, label: &str) -> Result<(), VaultError> {
+    /// Founds a team with this device as its first coordinator, known as `label`,
+    /// and returns the team's recovery code: the only copy of the recovery key,
+    /// to be printed or written down and kept on no device (see [`Vault::recover`]).
+    pub fn create_team(&mut self, label: &str) -> Result<RecoveryCode, VaultError> {
         if self.roster.is_some() {
             return Err(VaultError::AlreadyInTeam);
         }
         let label = checked_label(label)?;
-        let (roster, founding) = Roster::found(&self.device, &label, now())
+        let recovery = DeviceKey::generate();
+        let (roster, founding) = Roster::found(&self.device, &label, &recovery.public(), now())
             .map_err(|e| VaultError::Team(e.to_string()))?;
         self.store.write(|w| {
             w.set_meta(META_TEAM, &roster.team())?;
@@ -204,7 +208,103 @@ impl Vault {
         })?;
         self.roster = Some(roster);
         tracing::info!("team founded");
-        self.refresh_policy()
+        self.refresh_policy()?;
+        Ok(RecoveryCode::of(&recovery))
+    }
+
+    /// Starts the team's coordinators over with its recovery code, when they are
+    /// seized or lost: every device that was ever a coordinator is revoked (its
+    /// changes dated from `cutoff` on, default now, refused), except those named in
+    /// `appoint`, which the recovery key makes coordinators. No revocation by a
+    /// coordinator overrules the recovery key's, so a thief holding seized keys can
+    /// undo none of it. Any member's device can do this; nothing of the code is
+    /// kept.
+    pub fn recover(
+        &mut self,
+        code: &str,
+        appoint: &[String],
+        cutoff: Option<i64>,
+    ) -> Result<Recovery, VaultError> {
+        let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
+        let bound = roster.recovery_key().ok_or(VaultError::BadRecoveryCode(
+            "this team was founded without a recovery key",
+        ))?;
+        let key = RecoveryCode::read(code)?;
+        if key.public().to_bytes() != bound {
+            return Err(VaultError::BadRecoveryCode("it is not this team's"));
+        }
+        if appoint.is_empty() {
+            return Err(VaultError::Team(
+                "name at least one device to appoint coordinator".into(),
+            ));
+        }
+        let mut appointed = Vec::new();
+        for fingerprint in appoint {
+            let member = self.member(fingerprint)?;
+            if member.revoked {
+                return Err(VaultError::Team(
+                    "a revoked device never comes back; appoint another, which then invites a new one"
+                        .into(),
+                ));
+            }
+            if !appointed.iter().any(|m: &Member| m.device == member.device) {
+                appointed.push(member);
+            }
+        }
+        let cutoff = cutoff.unwrap_or_else(now);
+        let mut revoke: Vec<[u8; 32]> = roster
+            .ever_coordinators()
+            .filter(|d| !appointed.iter().any(|m| &m.device == *d))
+            .copied()
+            .collect();
+        revoke.sort();
+        // Signed on a scratch roster, one after the other, stored at once.
+        let mut scratch = roster.clone();
+        let mut entries = Vec::new();
+        let actions = revoke
+            .iter()
+            .map(|&device| Action::Revoke { device, cutoff })
+            .chain(appointed.iter().map(|m| Action::Add {
+                device: m.device,
+                role: Role::Coordinator,
+                label: m.label.clone(),
+            }));
+        for action in actions {
+            let entry = scratch
+                .make_entry(&key, action, now())
+                .map_err(|e| VaultError::Team(e.to_string()))?;
+            scratch
+                .insert(entry.clone())
+                .map_err(|e| VaultError::Team(e.to_string()))?;
+            entries.push(entry);
+        }
+        self.store.write(|w| {
+            for entry in &entries {
+                w.insert_member_entry(&entry.to_row())?;
+            }
+            Ok::<_, VaultError>(())
+        })?;
+        self.roster = Some(scratch);
+        self.refresh_policy()?;
+        tracing::info!(
+            revoked = revoke.len(),
+            appointed = appointed.len(),
+            "team recovered"
+        );
+        let now_of = |m: &Member| self.member(&m.fingerprint());
+        Ok(Recovery {
+            revoked: revoke
+                .iter()
+                .filter_map(|d| {
+                    self.roster
+                        .as_ref()?
+                        .members()
+                        .find(|m| &m.device == d)
+                        .cloned()
+                })
+                .collect(),
+            appointed: appointed.iter().map(now_of).collect::<Result<_, _>>()?,
+        })
     }
 
     /// Every device the team has admitted, revoked ones included.
@@ -319,7 +419,7 @@ impl Vault {
     fn insert_entry(&mut self, entry: SignedEntry) -> Result<Role, VaultError> {
         let role = match &entry.entry.action {
             Action::Add { role, .. } => *role,
-            Action::Revoke { .. } => Role::Observer,
+            Action::Revoke { .. } | Action::Found { .. } => Role::Observer,
         };
         if let Some(roster) = self.roster.as_mut() {
             roster
@@ -376,6 +476,16 @@ impl Vault {
         self.roster = Some(Roster::new(team));
         self.refresh_policy()
     }
+}
+
+/// What a recovery did: the devices it revoked and those it made coordinators,
+/// as they now stand.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    /// Every device that had ever been a coordinator, now revoked.
+    pub revoked: Vec<Member>,
+    /// The team's coordinators from now on.
+    pub appointed: Vec<Member>,
 }
 
 fn checked_label(label: &str) -> Result<String, VaultError> {

@@ -41,14 +41,22 @@
 //!    cycle left undecided stands: revoking too much is recoverable (the others add
 //!    a new key), trusting a thief is not.
 //!
+//! 6. The founding entry binds a recovery key, generated when the team is founded,
+//!    shown once to be printed, and kept on no device. Its entries are authorised
+//!    by the founding entry itself, so no revocation breaks them: they revoke and
+//!    appoint when every coordinator is seized or revoked. The recovery key is never
+//!    a device: no entry may admit or revoke it. A team has the recovery key it was
+//!    founded with, for good (a second founding entry is refused, rule 1); one whose
+//!    paper is lost or taken is founded anew.
+//!
 //! What a thief cannot do, whatever it signs once its revocation is known: be an
 //! active coordinator or a sealing recipient, or make one (tested as a property
-//! against such a thief). What it can still do, and a recovery key standing above
-//! the coordinators is the planned answer to: cost its revoker the role, and, when
-//! the seized key is not the founder's, revoke a coordinator in its revoker's chain
-//! of authority (the founder, say) naming entries from before that coordinator's
-//! later `Add`s, which are then void with it. Denial, not takeover: a team so
-//! attacked is left with fewer coordinators, never with the thief's.
+//! against such a thief). What it can still do, and the recovery key answers: cost
+//! its revoker the role, and, when the seized key is not the founder's, revoke a
+//! coordinator in its revoker's chain of authority (the founder, say) naming
+//! entries from before that coordinator's later `Add`s, which are then void with
+//! it. Denial, not takeover: a team so attacked is left with fewer coordinators,
+//! never with the thief's, until the recovery key appoints new ones.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -119,6 +127,38 @@ pub enum Action {
         /// refused.
         cutoff: i64,
     },
+    /// Founds the team: the founder admits itself as coordinator and binds the
+    /// team's recovery key (rule 6). Only ever the first entry of the log; teams
+    /// founded before recovery keys existed were founded by an `Add` and have none.
+    Found {
+        /// How the team knows the founder's device.
+        label: String,
+        /// The public half of the recovery key, whose secret is kept on no device.
+        recovery: [u8; 32],
+    },
+}
+
+impl Action {
+    /// The device this entry admits, its role and label, if it admits one.
+    fn admits(&self, signer: &[u8; 32]) -> Option<([u8; 32], Role, &str)> {
+        match self {
+            Action::Add {
+                device,
+                role,
+                label,
+            } => Some((*device, *role, label)),
+            Action::Found { label, .. } => Some((*signer, Role::Coordinator, label)),
+            Action::Revoke { .. } => None,
+        }
+    }
+
+    /// The device the entry is about.
+    fn device<'a>(&'a self, signer: &'a [u8; 32]) -> &'a [u8; 32] {
+        match self {
+            Action::Add { device, .. } | Action::Revoke { device, .. } => device,
+            Action::Found { .. } => signer,
+        }
+    }
 }
 
 /// The signed content of a membership entry.
@@ -187,7 +227,7 @@ impl SignedEntry {
                 "membership entry has too many deps".into(),
             ));
         }
-        if let Action::Add { label, .. } = &entry.action
+        if let Some((_, _, label)) = entry.action.admits(&entry.signer)
             && label.chars().count() > MAX_LABEL
         {
             return Err(Refusal::Malformed("device label is too long".into()));
@@ -243,8 +283,11 @@ pub struct Roster {
     team: [u8; 32],
     entries: HashMap<[u8; 32], SignedEntry>,
     members: BTreeMap<[u8; 32], Member>,
-    /// Every device ever admitted as coordinator by a counted entry.
-    ever_coordinators: HashSet<[u8; 32]>,
+    /// For each device an entry of the log makes coordinator (counted or not), the
+    /// hashes of those entries: what may authorise the device's own entries.
+    coordinator_adds: HashMap<[u8; 32], Vec<[u8; 32]>>,
+    /// The recovery key the founding entry binds, once that entry is here.
+    recovery: Option<[u8; 32]>,
     /// The entries that count by the rules.
     counted: HashSet<[u8; 32]>,
 }
@@ -256,27 +299,29 @@ impl Roster {
             team,
             entries: HashMap::new(),
             members: BTreeMap::new(),
-            ever_coordinators: HashSet::new(),
+            coordinator_adds: HashMap::new(),
+            recovery: None,
             counted: HashSet::new(),
         };
         roster.evaluate();
         roster
     }
 
-    /// Founds a team: the founding entry, by which `founder` admits itself.
+    /// Founds a team: the founding entry, by which `founder` admits itself and binds
+    /// the public half of the team's recovery key.
     pub fn found(
         founder: &DeviceKey,
         label: &str,
+        recovery: &DevicePublicKey,
         time: i64,
     ) -> Result<(Self, SignedEntry), Refusal> {
         let team = founder.public().to_bytes();
         let mut roster = Self::new(team);
         let entry = roster.make_entry(
             founder,
-            Action::Add {
-                device: team,
-                role: Role::Coordinator,
+            Action::Found {
                 label: label.to_owned(),
+                recovery: recovery.to_bytes(),
             },
             time,
         )?;
@@ -308,23 +353,76 @@ impl Roster {
                 continue;
             }
             match self.check(&entry) {
-                Ok(()) => {
-                    // Admitted entries are read below; the reading decides which
-                    // count.
-                    if let Action::Add {
-                        device,
-                        role: Role::Coordinator,
-                        ..
-                    } = entry.entry.action
-                    {
-                        self.ever_coordinators.insert(device);
-                    }
-                    self.entries.insert(entry.hash, entry);
-                }
+                // Admitted entries are read below; the reading decides which count.
+                Ok(()) => self.keep(entry),
                 Err(_) => skipped += 1,
             }
         }
         skipped
+    }
+
+    /// Keeps a checked entry, with what later checks need to know of it: who may
+    /// sign entries from now on.
+    fn keep(&mut self, entry: SignedEntry) {
+        match &entry.entry.action {
+            Action::Add {
+                device,
+                role: Role::Coordinator,
+                ..
+            } => self
+                .coordinator_adds
+                .entry(*device)
+                .or_default()
+                .push(entry.hash),
+            Action::Found { recovery, .. } => self.recovery = Some(*recovery),
+            _ => {}
+        }
+        self.entries.insert(entry.hash, entry);
+    }
+
+    /// Whether `ancestor` is in the causal past of an entry naming `deps`.
+    fn in_past(&self, deps: &[[u8; 32]], ancestor: &[u8; 32]) -> bool {
+        let Some(target) = self.entries.get(ancestor) else {
+            return false;
+        };
+        let floor = target.entry.clock;
+        let mut stack: Vec<&[u8; 32]> = deps.iter().collect();
+        let mut visited = HashSet::new();
+        while let Some(hash) = stack.pop() {
+            if hash == ancestor {
+                return true;
+            }
+            if !visited.insert(hash) {
+                continue;
+            }
+            // Clocks rise along deps: nothing below the ancestor's clock leads to it.
+            if let Some(e) = self.entries.get(hash)
+                && e.entry.clock > floor
+            {
+                stack.extend(e.entry.deps.iter());
+            }
+        }
+        false
+    }
+
+    /// The public half of the team's recovery key, if its founding entry bound one.
+    pub fn recovery_key(&self) -> Option<[u8; 32]> {
+        self.recovery
+    }
+
+    /// Whether `signer` is the team's recovery key.
+    pub fn is_recovery_key(&self, signer: &[u8; 32]) -> bool {
+        self.recovery.as_ref() == Some(signer)
+    }
+
+    /// Every device an entry of the log ever made coordinator, counted or not,
+    /// revoked or not (the founder included): whom a recovery that starts the
+    /// coordinators over revokes.
+    pub fn ever_coordinators(&self) -> impl Iterator<Item = &[u8; 32]> {
+        let founder = (!self.entries.is_empty()).then_some(&self.team);
+        founder
+            .into_iter()
+            .chain(self.coordinator_adds.keys().filter(|d| **d != self.team))
     }
 
     /// Whether `device` would be an active member once `proof` joins the log, read
@@ -362,9 +460,13 @@ impl Roster {
             return Ok(false);
         }
         self.check(&entry)?;
-        let before = (self.members.clone(), self.ever_coordinators.clone());
+        let before = (
+            self.members.clone(),
+            self.coordinator_adds.clone(),
+            self.recovery,
+        );
         let (hash, signer) = (entry.hash, entry.entry.signer);
-        self.entries.insert(hash, entry);
+        self.keep(entry);
         self.evaluate();
         // An entry that arrives void from a revoked signer is not kept: a revoked
         // key cannot fill the log (read at every open) with entries that count for
@@ -372,7 +474,7 @@ impl Roster {
         // breaks and overrules nothing that stands), so the state before is restored.
         if !self.counted.contains(&hash) && self.is_revoked(&signer) {
             self.entries.remove(&hash);
-            (self.members, self.ever_coordinators) = before;
+            (self.members, self.coordinator_adds, self.recovery) = before;
             return Err(Refusal::RevokedAuthor);
         }
         Ok(true)
@@ -391,7 +493,7 @@ impl Roster {
         }
         let founding = e.deps.is_empty()
             && e.signer == self.team
-            && matches!(e.action, Action::Add { device, role: Role::Coordinator, .. } if device == self.team);
+            && matches!(e.action.admits(&e.signer), Some((device, Role::Coordinator, _)) if device == self.team);
         if e.clock != clock.unwrap_or(0) || (clock.is_none() && !founding) {
             return Err(Refusal::Malformed(
                 "membership entry is out of order".into(),
@@ -408,8 +510,28 @@ impl Roster {
         {
             return Err(Refusal::Malformed("a team has one founding entry".into()));
         }
-        if !founding && !self.ever_coordinators.contains(&e.signer) {
+        if !founding && matches!(e.action, Action::Found { .. }) {
+            return Err(Refusal::Malformed("only the founding entry founds".into()));
+        }
+        // The signer must have been made coordinator in the entry's own causal past
+        // (rule 2), not merely somewhere in the log: whether an entry is kept then
+        // depends on its past alone, so every device, whatever order entries reach
+        // it in and however often it reopens its log, keeps the same ones.
+        let authorised = founding
+            || e.signer == self.team
+            || self.recovery == Some(e.signer)
+            || self
+                .coordinator_adds
+                .get(&e.signer)
+                .is_some_and(|adds| adds.iter().any(|add| self.in_past(&e.deps, add)));
+        if !authorised {
             return Err(Refusal::NotCoordinator);
+        }
+        // The recovery key is kept on no device: it is never admitted, and no
+        // coordinator can revoke it (a thief holding a seized coordinator's key must
+        // not be able to take the team's last resort away).
+        if self.recovery.as_ref() == Some(e.action.device(&e.signer)) {
+            return Err(Refusal::Malformed("the recovery key is no device".into()));
         }
         Ok(())
     }
@@ -543,7 +665,10 @@ impl Roster {
                 authorised[i] = true;
                 continue;
             }
-            let from = if e.signer == self.team {
+            // Rule 6: the recovery key's authority is the founding entry that binds
+            // it, which no revocation breaks.
+            let by_recovery = self.recovery == Some(e.signer);
+            let from = if e.signer == self.team || by_recovery {
                 founding.filter(|&f| saw(i, f))
             } else {
                 adds_of
@@ -552,6 +677,7 @@ impl Roster {
             };
             let Some(from) = from else { continue };
             let coordinator = e.signer == self.team
+                || by_recovery
                 || matches!(
                     order[from].entry.action,
                     Action::Add {
@@ -642,14 +768,13 @@ impl Roster {
 
         // Rule 3 and the reading itself: the entries that count, in causal order.
         let mut members: BTreeMap<[u8; 32], Member> = BTreeMap::new();
-        let mut coordinators = vec![self.team];
         let mut counted = HashSet::new();
         for (i, signed) in order.iter().enumerate() {
             let e = &signed.entry;
             // A standing revocation counts even if the one it breaks breaks it too.
             let counts = match e.action {
                 Action::Revoke { .. } => standing.iter().any(|&(ir, _, _)| ir == i),
-                Action::Add { .. } => {
+                Action::Add { .. } | Action::Found { .. } => {
                     authorised[i] && !standing.iter().any(|&(ir, t, _)| breaks(ir, &t, i))
                 }
             };
@@ -657,12 +782,9 @@ impl Roster {
                 continue;
             }
             counted.insert(signed.hash);
-            match &e.action {
-                Action::Add {
-                    device,
-                    role,
-                    label,
-                } => {
+            match (&e.action, e.action.admits(&e.signer)) {
+                (_, Some((device, role, label))) => {
+                    let (device, role) = (&device, &role);
                     // A revoked device is listed as it was first added, revoked, and
                     // judged by the least role it was ever given: its backdated
                     // changes get no more than that.
@@ -675,9 +797,6 @@ impl Roster {
                         }
                         continue;
                     }
-                    if *role == Role::Coordinator {
-                        coordinators.push(*device);
-                    }
                     let added_at = members.get(device).map_or(e.time, |m| m.added_at);
                     let role = if *device == self.team {
                         Role::Coordinator
@@ -689,14 +808,14 @@ impl Roster {
                         Member {
                             device: *device,
                             role,
-                            label: label.clone(),
+                            label: label.to_owned(),
                             revoked: cutoff.is_some(),
                             cutoff: cutoff.unwrap_or(i64::MAX),
                             added_at,
                         },
                     );
                 }
-                Action::Revoke { device, .. } => {
+                (Action::Revoke { device, .. }, None) => {
                     let Some(&cutoff) = cutoffs.get(device) else {
                         continue;
                     };
@@ -711,11 +830,9 @@ impl Roster {
                     member.revoked = true;
                     member.cutoff = cutoff;
                 }
+                (_, None) => {}
             }
         }
-        // Signers ever admitted as coordinator, even if later revoked: their older
-        // entries stay valid to receive.
-        self.ever_coordinators.extend(coordinators);
         self.members = members;
         self.counted = counted;
     }

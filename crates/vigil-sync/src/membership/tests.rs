@@ -23,7 +23,8 @@ fn key(k: &DeviceKey) -> [u8; 32] {
 fn the_founder_admits_and_revokes() {
     let founder = DeviceKey::generate();
     let observer = DeviceKey::generate();
-    let (mut roster, _) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut roster, _) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     assert_eq!(roster.role_of(&key(&founder)), Some(Role::Coordinator));
     let e = roster
         .make_entry(&founder, add(&observer, Role::Observer), 2)
@@ -53,7 +54,8 @@ fn observers_and_strangers_cannot_sign_entries() {
     let founder = DeviceKey::generate();
     let observer = DeviceKey::generate();
     let stranger = DeviceKey::generate();
-    let (mut roster, _) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut roster, _) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     roster
         .insert(
             roster
@@ -73,13 +75,20 @@ fn observers_and_strangers_cannot_sign_entries() {
 #[test]
 fn a_tampered_or_foreign_entry_is_refused() {
     let founder = DeviceKey::generate();
-    let (roster, founding) = Roster::found(&founder, "hq", 1).unwrap();
+    let (roster, founding) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     let mut bytes = founding.bytes.clone();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     assert!(SignedEntry::decode(&bytes, &founding.signature).is_err());
     assert!(SignedEntry::decode(b"garbage", &founding.signature).is_err());
-    let (_, other_founding) = Roster::found(&DeviceKey::generate(), "hq", 1).unwrap();
+    let (_, other_founding) = Roster::found(
+        &DeviceKey::generate(),
+        "hq",
+        &DeviceKey::generate().public(),
+        1,
+    )
+    .unwrap();
     let mut r = roster.clone();
     assert_eq!(r.insert(other_founding), Err(Refusal::OtherTeam));
 }
@@ -87,7 +96,8 @@ fn a_tampered_or_foreign_entry_is_refused() {
 #[test]
 fn an_entry_without_its_history_waits() {
     let founder = DeviceKey::generate();
-    let (mut full, founding) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut full, founding) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     let e = full
         .make_entry(&founder, add(&DeviceKey::generate(), Role::Observer), 2)
         .unwrap();
@@ -106,7 +116,7 @@ fn concurrent_add_and_revoke_converge_with_revoke_winning() {
     let b = DeviceKey::generate();
     let c = DeviceKey::generate();
     let newcomer = DeviceKey::generate();
-    let (mut base, _) = Roster::found(&a, "a", 1).unwrap();
+    let (mut base, _) = Roster::found(&a, "a", &DeviceKey::generate().public(), 1).unwrap();
     for k in [&b, &c] {
         base.insert(base.make_entry(&a, add(k, Role::Coordinator), 2).unwrap())
             .unwrap();
@@ -139,7 +149,7 @@ fn a_revoked_coordinators_earlier_entries_stand() {
     let a = DeviceKey::generate();
     let b = DeviceKey::generate();
     let observer = DeviceKey::generate();
-    let (mut r, _) = Roster::found(&a, "a", 1).unwrap();
+    let (mut r, _) = Roster::found(&a, "a", &DeviceKey::generate().public(), 1).unwrap();
     r.insert(r.make_entry(&a, add(&b, Role::Coordinator), 2).unwrap())
         .unwrap();
     r.insert(r.make_entry(&b, add(&observer, Role::Observer), 3).unwrap())
@@ -158,7 +168,7 @@ fn a_revoked_coordinators_earlier_entries_stand() {
 fn the_founder_can_be_revoked_by_another_coordinator() {
     let a = DeviceKey::generate();
     let b = DeviceKey::generate();
-    let (mut base, _) = Roster::found(&a, "a", 1).unwrap();
+    let (mut base, _) = Roster::found(&a, "a", &DeviceKey::generate().public(), 1).unwrap();
     base.insert(base.make_entry(&a, add(&b, Role::Coordinator), 2).unwrap())
         .unwrap();
     let thief = DeviceKey::generate();
@@ -185,7 +195,7 @@ fn the_founder_can_be_revoked_by_another_coordinator() {
 #[test]
 fn a_roster_reads_back_from_its_rows() {
     let a = DeviceKey::generate();
-    let (mut r, _) = Roster::found(&a, "a", 1).unwrap();
+    let (mut r, _) = Roster::found(&a, "a", &DeviceKey::generate().public(), 1).unwrap();
     r.insert(
         r.make_entry(&a, add(&DeviceKey::generate(), Role::Observer), 2)
             .unwrap(),
@@ -227,7 +237,8 @@ fn seized_founder() -> Seized {
     let founder = DeviceKey::generate();
     let deputy = DeviceKey::generate();
     let third = DeviceKey::generate();
-    let (mut honest, founding) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut honest, founding) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     for k in [&deputy, &third] {
         honest
             .insert(
@@ -508,7 +519,7 @@ mod adversary {
 fn a_revoked_device_is_judged_by_its_least_role() {
     let founder = DeviceKey::generate();
     let deputy = DeviceKey::generate();
-    let (mut r, _) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut r, _) = Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     for (role, time) in [(Role::Coordinator, 2), (Role::Observer, 3)] {
         r.insert(r.make_entry(&founder, add(&deputy, role), time).unwrap())
             .unwrap();
@@ -517,4 +528,237 @@ fn a_revoked_device_is_judged_by_its_least_role() {
         .unwrap();
     assert!(r.is_revoked(&key(&deputy)));
     assert_eq!(r.role_given(&key(&deputy)), Some(Role::Observer));
+}
+
+/// Every coordinator seized: the thief holds the founder's, the deputy's and the
+/// third coordinator's keys. The recovery key, on an observer's phone, revokes
+/// every device that was ever a coordinator and appoints a new one.
+mod recovery {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    struct Team {
+        founder: DeviceKey,
+        deputy: DeviceKey,
+        third: DeviceKey,
+        recovery: DeviceKey,
+        roster: Roster,
+    }
+
+    fn team() -> Team {
+        let founder = DeviceKey::generate();
+        let deputy = DeviceKey::generate();
+        let third = DeviceKey::generate();
+        let recovery = DeviceKey::generate();
+        let (mut roster, _) = Roster::found(&founder, "hq", &recovery.public(), 1).unwrap();
+        for k in [&deputy, &third] {
+            let e = roster
+                .make_entry(&founder, add(k, Role::Coordinator), 2)
+                .unwrap();
+            roster.insert(e).unwrap();
+        }
+        Team {
+            founder,
+            deputy,
+            third,
+            recovery,
+            roster,
+        }
+    }
+
+    /// What `vigil team recover` signs: a revocation of every device ever made
+    /// coordinator, then the appointment of `appointee`.
+    fn recover(roster: &mut Roster, recovery: &DeviceKey, appointee: &DeviceKey) {
+        let mut ever: Vec<[u8; 32]> = roster.ever_coordinators().copied().collect();
+        ever.sort();
+        for device in ever {
+            // Already revoked ones too: a revocation by another coordinator may
+            // fall to a later one, the recovery key's never does.
+            let e = roster
+                .make_entry(recovery, Action::Revoke { device, cutoff: 50 }, 50)
+                .unwrap();
+            roster.insert(e).unwrap();
+        }
+        let e = roster
+            .make_entry(recovery, add(appointee, Role::Coordinator), 51)
+            .unwrap();
+        roster.insert(e).unwrap();
+    }
+
+    fn active_coordinators(roster: &Roster) -> Vec<[u8; 32]> {
+        roster
+            .members()
+            .filter(|m| !m.revoked && m.role == Role::Coordinator)
+            .map(|m| m.device)
+            .collect()
+    }
+
+    #[test]
+    fn the_recovery_key_starts_the_coordinators_over() {
+        let mut t = team();
+        let observer = DeviceKey::generate();
+        let e = t
+            .roster
+            .make_entry(&t.founder, add(&observer, Role::Observer), 3)
+            .unwrap();
+        t.roster.insert(e).unwrap();
+        assert_eq!(t.roster.recovery_key(), Some(key(&t.recovery)));
+        recover(&mut t.roster, &t.recovery, &observer);
+        assert_eq!(active_coordinators(&t.roster), vec![key(&observer)]);
+        assert!(t.roster.members().all(|m| m.device != key(&t.recovery)));
+        // The appointed observer now signs entries that count.
+        let newcomer = DeviceKey::generate();
+        let e = t
+            .roster
+            .make_entry(&observer, add(&newcomer, Role::Observer), 60)
+            .unwrap();
+        t.roster.insert(e).unwrap();
+        assert_eq!(t.roster.role_of(&key(&newcomer)), Some(Role::Observer));
+        // The roster reads back alike from its rows, and binds the same key.
+        let (back, skipped) = Roster::from_rows(t.roster.team(), &rows_of(&t.roster.entries()));
+        assert_eq!(skipped, 0);
+        assert_eq!(back.recovery_key(), Some(key(&t.recovery)));
+        assert_eq!(active_coordinators(&back), vec![key(&observer)]);
+    }
+
+    #[test]
+    fn no_coordinator_can_revoke_or_admit_the_recovery_key() {
+        let t = team();
+        for action in [
+            revoke(&t.recovery),
+            add(&t.recovery, Role::Coordinator),
+            Action::Found {
+                label: "again".into(),
+                recovery: key(&DeviceKey::generate()),
+            },
+        ] {
+            let e = t.roster.make_entry(&t.deputy, action, 3).unwrap();
+            assert!(
+                matches!(t.roster.clone().insert(e), Err(Refusal::Malformed(_))),
+                "refused"
+            );
+        }
+        // A key that is not the team's recovery key signs nothing.
+        let other = DeviceKey::generate();
+        let e = t.roster.make_entry(&other, revoke(&t.deputy), 3).unwrap();
+        assert_eq!(t.roster.clone().insert(e), Err(Refusal::NotCoordinator));
+    }
+
+    /// What the thief signs: an action by one of its keys on one of the keys it
+    /// knows, naming a choice of the entries that exist.
+    #[derive(Debug, Clone)]
+    struct Move {
+        signer: usize,
+        deps: Vec<usize>,
+        target: usize,
+        revoke: bool,
+        coordinator: bool,
+    }
+
+    fn moves(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Move>> {
+        prop::collection::vec(
+            (
+                0usize..6,
+                prop::collection::vec(0usize..64, 1..4),
+                0usize..8,
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(signer, deps, target, revoke, coordinator)| Move {
+                    signer,
+                    deps,
+                    target,
+                    revoke,
+                    coordinator,
+                }),
+            len,
+        )
+    }
+
+    fn play(
+        roster: &mut Roster,
+        known: &mut Vec<SignedEntry>,
+        signed: &mut Vec<SignedEntry>,
+        signers: &[&DeviceKey],
+        targets: &[&DeviceKey],
+        moves: &[Move],
+    ) {
+        for m in moves {
+            let deps: Vec<&SignedEntry> = m.deps.iter().map(|d| &known[d % known.len()]).collect();
+            let target = targets[m.target % targets.len()];
+            let action = if m.revoke {
+                revoke(target)
+            } else {
+                add(
+                    target,
+                    if m.coordinator {
+                        Role::Coordinator
+                    } else {
+                        Role::Observer
+                    },
+                )
+            };
+            let entry = forged(roster, signers[m.signer % signers.len()], &deps, action);
+            signed.push(entry.clone());
+            if roster.insert(entry.clone()).is_ok() {
+                known.push(entry);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Invariant (d): whatever the thief holding every coordinator's key signs
+        /// before the recovery and after it (knowing of it, naming any entries), once
+        /// the recovery reaches a device no key of the thief's is an active
+        /// coordinator there, the appointee is, and every arrival order agrees.
+        #[test]
+        fn a_team_with_every_coordinator_seized_recovers(
+            before in moves(0..10),
+            after in moves(1..10),
+            seed in any::<u64>(),
+        ) {
+            let mut t = team();
+            let made: Vec<DeviceKey> = (0..3).map(|_| DeviceKey::generate()).collect();
+            let appointee = DeviceKey::generate();
+            let signers: Vec<&DeviceKey> = [&t.founder, &t.deputy, &t.third]
+                .into_iter()
+                .chain(made.iter())
+                .collect();
+            let mut targets = signers.clone();
+            let mut known: Vec<SignedEntry> =
+                t.roster.entries().into_iter().cloned().collect();
+            let mut signed = Vec::new();
+            let mut roster = t.roster.clone();
+            play(&mut roster, &mut known, &mut signed, &signers, &targets, &before);
+            recover(&mut roster, &t.recovery, &appointee);
+            known = roster.entries().into_iter().cloned().collect();
+            targets.push(&appointee);
+            play(&mut roster, &mut known, &mut signed, &signers, &targets, &after);
+            t.roster = roster;
+
+            prop_assert_eq!(active_coordinators(&t.roster), vec![key(&appointee)]);
+            // A device that also stored what the thief signed and this one refused
+            // reads the same team.
+            let mut all = t.roster.entries();
+            all.extend(signed.iter());
+            let (early, _) = Roster::from_rows(t.roster.team(), &rows_of(&all));
+            prop_assert_eq!(active_coordinators(&early), vec![key(&appointee)]);
+            // Convergence: the same entries in any order read the same team.
+            let mut rows = rows_of(&t.roster.entries());
+            let mut state = seed;
+            for i in (1..rows.len()).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rows.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            let (back, skipped) = Roster::from_rows(t.roster.team(), &rows);
+            prop_assert_eq!(skipped, 0);
+            prop_assert_eq!(
+                back.members().cloned().collect::<Vec<_>>(),
+                t.roster.members().cloned().collect::<Vec<_>>()
+            );
+        }
+    }
 }

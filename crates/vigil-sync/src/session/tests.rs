@@ -83,7 +83,8 @@ impl Device {
 fn team() -> (Device, Device) {
     let founder = DeviceKey::generate();
     let observer = DeviceKey::generate();
-    let (mut roster, _) = Roster::found(&founder, "hq", 1).unwrap();
+    let (mut roster, _) =
+        Roster::found(&founder, "hq", &DeviceKey::generate().public(), 1).unwrap();
     let add = roster
         .make_entry(
             &founder,

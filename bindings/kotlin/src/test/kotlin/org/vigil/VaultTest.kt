@@ -122,6 +122,24 @@ class VaultTest {
     }
 
     @Test
+    fun `the recovery code appoints a coordinator when all are seized`() = runBlocking<Unit> {
+        val hq = createVault(File(dir, "hq").path, passphrase, fast)
+        val field = createVault(File(dir, "field").path, passphrase, fast)
+        val code = hq.createTeam("hq")
+        assertTrue(code.startsWith("VIGILR1-"))
+        val address = hq.startServing("127.0.0.1:0")
+        field.joinTeam(hq.createInvite(TeamRole.OBSERVER, 1u, listOf(address)), "almaty-1")
+        hq.stopServing()
+        val own = field.info().device
+        assertThrows<VigilException.NotAllowed> { field.recoverTeam("VIGILR1-AAAAA", listOf(own)) }
+        assertEquals(listOf(own), field.recoverTeam(code, listOf(own)).map { it.fingerprint })
+        assertTrue(field.members().first { it.label == "hq" }.revoked)
+        assertEquals(TeamRole.COORDINATOR, field.members().first { it.label == "almaty-1" }.role)
+        hq.close()
+        field.close()
+    }
+
+    @Test
     fun `a panic in Rust is an exception, not a crash`() = runBlocking<Unit> {
         assertThrows<InternalException> { debugPanic() }
         assertThrows<VigilException.Internal> { runBlocking { debugPanicInBackground() } }
