@@ -11,7 +11,9 @@ use vigil_core::Role;
 use vigil_crypto::DeviceKey;
 use vigil_net::Endpoint;
 use vigil_sync::Frame;
+use vigil_sync::MAX_RECONCILE_FRAMES;
 use vigil_sync::frame::{MAX_ENTRIES, WireEntry};
+use vigil_sync::reconcile::Items;
 
 mod common;
 use common::{Anyone, coordinator, push};
@@ -186,4 +188,60 @@ async fn strangers_are_bounded_and_shown_out_while_members_sync() {
         "held {held} stranger connections at once; all closed after {:?}",
         started.elapsed()
     );
+}
+
+/// Issue 12, attack 3: a member sends "I have nothing" (16 bytes) 150 times in one
+/// session and reads nothing until it has sent them all. The server sends each item
+/// once, ends the session after `MAX_RECONCILE_FRAMES`, and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_repeating_a_full_listing_gets_each_item_once() {
+    let hq = coordinator();
+    for i in 0..30 {
+        hq.log(&format!("city {i}"));
+    }
+    let member = DeviceKey::generate();
+    let endpoint =
+        Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
+    let invite = hq.invite(Role::Observer);
+    let connection = endpoint.connect(hq.addr(), None).await.unwrap();
+    let mut stream = connection.open_stream().await.unwrap();
+    let join = Frame::Join {
+        secret: *invite.secret,
+        label: "member".into(),
+    };
+    stream.send(&join.encode()).await.unwrap();
+    let welcome = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
+    assert!(matches!(welcome, Frame::Welcome { .. }), "{welcome:?}");
+
+    let nothing = Frame::Reconcile(Items::new(Vec::new()).initial()).encode();
+    let (mut sender, mut receiver) = stream.split();
+    let flood = tokio::spawn(async move {
+        let mut sent = 0;
+        for _ in 0..150 {
+            if sender.send(&nothing).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        sent
+    });
+    let (mut changes, mut members, mut bytes) = (0, 0, 0u64);
+    while let Ok(Some(frame)) = receiver.recv().await {
+        bytes += frame.len() as u64;
+        match Frame::decode(&frame).unwrap() {
+            Frame::Changes(c) => changes += c.len(),
+            Frame::Members(m) => members += m.len(),
+            _ => {}
+        }
+    }
+    let sent = flood.await.unwrap();
+    assert!(sent >= MAX_RECONCILE_FRAMES, "{sent}");
+    assert_eq!(changes, 30, "each change once");
+    assert_eq!(members, 2, "each membership entry once");
+    println!("150 x 16-byte frames in, {bytes} bytes out for 30 incidents");
+    // The server still serves its team.
+    let honest = common::joined(&hq, Role::Observer, "honest").await;
+    honest.log("Almaty");
+    let report = honest.node.sync(hq.addr()).await.unwrap();
+    assert_eq!(report.stats.changes_sent, 1);
 }

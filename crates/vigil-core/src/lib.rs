@@ -18,7 +18,10 @@ pub use bundle::BundleOutcome;
 pub use error::VaultError;
 pub use invite::Invite;
 pub use lock::lock_vault;
-pub use peer::{NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SyncReport};
+pub use peer::{
+    FRAME_DEADLINE, NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SEND_QUEUE, SESSION_DEADLINE,
+    SyncReport,
+};
 pub use personal::PersonalAccess;
 pub use recovery::RecoveryCode;
 pub use team::{Equivocation, Recovery};

@@ -257,12 +257,18 @@ async fn dial<T>(
         })
 }
 
-/// Sends frames from a task of its own, so that receiving never waits on sending:
-/// two peers that both have much to send cannot block each other.
+/// Frames waiting to be sent, at most: about 16 MiB of change batches. A peer that
+/// does not read stops this side reading its frames once they are queued, rather
+/// than making it hold an unbounded answer in memory.
+pub const SEND_QUEUE: usize = 32;
+
+/// Sends frames from a task of its own, so that receiving does not wait on each
+/// send: two peers that both have much to send go on reading while their queues
+/// have room.
 fn spawn_sender(
     mut sender: vigil_net::FrameSender,
-) -> (mpsc::UnboundedSender<Vec<u8>>, tokio::task::JoinHandle<u64>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+) -> (mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<u64>) {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(SEND_QUEUE);
     let task = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
             if let Err(e) = sender.send(&frame).await {
@@ -280,12 +286,18 @@ fn spawn_sender(
     (tx, task)
 }
 
-fn queue(tx: &mpsc::UnboundedSender<Vec<u8>>, frames: Vec<Vec<u8>>) {
+/// Queues frames, waiting while the queue is full, for at most [`FRAME_DEADLINE`]
+/// a frame: a peer that stops reading gives its connection back.
+async fn queue(tx: &mpsc::Sender<Vec<u8>>, frames: Vec<Vec<u8>>) -> Result<(), VaultError> {
     for frame in frames {
-        // A closed queue means the sender task ended on a network error, which the
-        // receiving side is about to see too.
-        let _ = tx.send(frame);
+        match tokio::time::timeout(FRAME_DEADLINE, tx.send(frame)).await {
+            // A closed queue means the sender task ended on a network error, which
+            // the receiving side is about to see too.
+            Ok(_) => {}
+            Err(_) => return Err(late()),
+        }
     }
+    Ok(())
 }
 
 /// Runs a session as the side that connected.
@@ -303,7 +315,7 @@ async fn initiate(
         let (session, first) = Session::initiate(&v.store, &v.device, &v.taxonomy)?;
         (session, first, v.store.log_position()?)
     };
-    queue(&tx, first);
+    queue(&tx, first).await?;
     let result = pump(
         vault,
         peer,
@@ -335,8 +347,13 @@ pub const NEWCOMER_DEADLINE: Duration = Duration::from_secs(10);
 pub const NEWCOMER_FRAME: usize = 512 * 1024;
 
 /// How long a session waits for the peer's next frame (a 4 MiB frame at 50 KB/s,
-/// a poor hotspot, takes 80 s).
+/// a poor hotspot, takes 80 s), or for room to queue one of its own.
 pub const FRAME_DEADLINE: Duration = Duration::from_secs(120);
+
+/// How long a session may last in all: a whole campaign's store (tens of MB) over
+/// a poor hotspot takes minutes; a peer that trickles frames to stay under the
+/// frame deadline gives its connection back after this.
+pub const SESSION_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
 fn late() -> VaultError {
     VaultError::Network(vigil_net::NetError::Stream(
@@ -377,7 +394,8 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
             queue(
                 &tx,
                 handle(vault, &connection.peer(), &mut session, &frame)?,
-            );
+            )
+            .await?;
         }
         pump(
             vault,
@@ -412,7 +430,7 @@ async fn introduce(
     vault: &Mutex<Vault>,
     connection: &Connection,
     receiver: &mut FrameReceiver,
-    tx: &mpsc::UnboundedSender<Vec<u8>>,
+    tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<Option<Vec<u8>>, VaultError> {
     let not_member = || VaultError::Team("the peer is not a member of this team".into());
     let bytes = receiver
@@ -420,18 +438,19 @@ async fn introduce(
         .await?
         .ok_or_else(not_member)?;
     if let Frame::Join { secret, label } = Frame::decode(&bytes)? {
-        let mut v = lock(vault)?;
-        v.reload_team_if_changed()?;
-        v.admit(&connection.peer(), &secret, &label)?;
-        let team = v
-            .roster
-            .as_ref()
-            .map(vigil_sync::Roster::team)
-            .ok_or(VaultError::NoTeam)?;
-        queue(tx, vec![Frame::Welcome { team }.encode()]);
+        let team = {
+            let mut v = lock(vault)?;
+            v.reload_team_if_changed()?;
+            v.admit(&connection.peer(), &secret, &label)?;
+            v.roster
+                .as_ref()
+                .map(vigil_sync::Roster::team)
+                .ok_or(VaultError::NoTeam)?
+        };
+        queue(tx, vec![Frame::Welcome { team }.encode()]).await?;
         return Ok(None);
     }
-    queue(tx, vec![Frame::Prove.encode()]);
+    queue(tx, vec![Frame::Prove.encode()]).await?;
     let proof = receiver
         .recv_at_most(NEWCOMER_FRAME)
         .await?
@@ -535,13 +554,15 @@ async fn pump(
     peer: &DevicePublicKey,
     session: &mut Session,
     receiver: &mut FrameReceiver,
-    tx: &mpsc::UnboundedSender<Vec<u8>>,
+    tx: &mpsc::Sender<Vec<u8>>,
     progress: Option<&(dyn Fn(&SyncStats) + Send + Sync)>,
 ) -> Result<(), VaultError> {
+    let ends = Instant::now() + SESSION_DEADLINE;
     while !session.is_finished() {
         // A peer that goes silent mid-session gives its connection back: keep-alives
         // alone would hold it open for good.
-        let next = tokio::time::timeout(FRAME_DEADLINE, receiver.recv())
+        let wait = FRAME_DEADLINE.min(ends.saturating_duration_since(Instant::now()));
+        let next = tokio::time::timeout(wait, receiver.recv())
             .await
             .map_err(|_| late())?;
         let Some(frame) = next? else {
@@ -555,10 +576,10 @@ async fn pump(
             )));
         };
         if frame == Frame::Prove.encode() {
-            queue(tx, vec![proof(vault)?]);
+            queue(tx, vec![proof(vault)?]).await?;
             continue;
         }
-        queue(tx, handle(vault, peer, session, &frame)?);
+        queue(tx, handle(vault, peer, session, &frame)?).await?;
         if let Some(progress) = progress {
             progress(session.stats());
         }
@@ -614,6 +635,24 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    /// A wiped vault (panic button, duress) that is still serving admits nobody:
+    /// its members' keys are not kept in the admission policy either.
+    #[test]
+    fn a_wiped_vault_admits_nobody() {
+        let (dir_hq, dir_field) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut hq = Vault::create(&dir_hq.path().join("vault"), PASS, FAST).unwrap();
+        let field = Mutex::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
+        hq.create_team("hq").unwrap();
+        let invite = hq.invite(Role::Observer, 600, Vec::new()).unwrap();
+        hq.admit(&key(&field), &invite.secret, "field").unwrap();
+        let policy = hq.policy();
+        assert_eq!(policy.admit(&key(&field)), Admission::Member);
+        hq.wipe().unwrap();
+        assert_eq!(policy.admit(&key(&field)), Admission::Refused);
+        let stranger = vigil_crypto::DeviceKey::generate().public();
+        assert_eq!(policy.admit(&stranger), Admission::Refused);
     }
 
     /// Issue 11: the serving vault holds one connection; another (as another process

@@ -78,7 +78,7 @@ impl PeerPolicy for TeamPolicy {
 }
 
 impl TeamPolicy {
-    fn update(&self, roster: Option<&Roster>) {
+    pub(crate) fn update(&self, roster: Option<&Roster>) {
         let mut members = HashMap::new();
         let mut revoked = Vec::new();
         for m in roster.into_iter().flat_map(Roster::members) {

@@ -426,6 +426,8 @@ impl Vault {
     pub fn wipe(&mut self) -> Result<(), VaultError> {
         drop(std::mem::replace(&mut self.store, Store::closed()?));
         self.roster = None;
+        // A `serve` still running on this vault admits nobody from now on.
+        self.policy.update(None);
         // The old device key is zeroized as it is dropped.
         self.device = DeviceKey::generate();
         wipe(&self.dir)

@@ -26,7 +26,7 @@ pub mod signing;
 pub use frame::{Frame, MAX_FRAME, PROTOCOL_VERSION};
 pub use inbox::Inbox;
 pub use membership::{Member, Role, Roster};
-pub use session::{Session, SyncStats};
+pub use session::{MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, Session, SyncStats};
 
 use vigil_store::StoreError;
 

@@ -8,6 +8,8 @@
 //! two. Every batch received is applied in its own transaction, so a cut connection
 //! keeps what arrived and the next sync does not send it again.
 
+use std::collections::HashSet;
+
 use vigil_crypto::DeviceKey;
 use vigil_model::Taxonomy;
 use vigil_store::Store;
@@ -23,6 +25,15 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// Hashes per `Want` frame.
 const WANT_CHUNK: usize = 16 * 1024;
+
+/// Reconciliation messages a peer may send in one session. An honest one sends one
+/// per level of the range tree it descends (a handful, even for a million items);
+/// the bound caps what repeating a listing of the whole space costs.
+pub const MAX_RECONCILE_FRAMES: u64 = 64;
+
+/// Bytes a peer may send in one session (frames as received, before inflation):
+/// several times a whole campaign's store, far from a laptop's memory.
+pub const MAX_SESSION_BYTES: u64 = 1 << 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -70,6 +81,11 @@ pub struct Session {
     inbox: Inbox,
     stats: SyncStats,
     reconciled: bool,
+    /// Reconciliation messages received.
+    reconciles: u64,
+    /// Items already sent in this session: asked again (a peer that repeats a
+    /// listing of everything), they are not sent again.
+    sent: HashSet<[u8; 32]>,
     awaiting: usize,
     pushed: bool,
     done_sent: bool,
@@ -103,6 +119,8 @@ impl Session {
             inbox: Inbox::new(device, taxonomy),
             stats: SyncStats::default(),
             reconciled: false,
+            reconciles: 0,
+            sent: HashSet::new(),
             awaiting: 0,
             pushed: false,
             done_sent: false,
@@ -157,6 +175,11 @@ impl Session {
                 "a frame after the session ended".into(),
             ));
         }
+        if self.stats.bytes_received > MAX_SESSION_BYTES {
+            return Err(SyncError::Protocol(
+                "more bytes than a session may carry".into(),
+            ));
+        }
         let mut out = Vec::new();
         match (Frame::decode(bytes)?, self.side) {
             (Frame::Reconcile(ranges), side) if ranges.is_empty() => {
@@ -167,6 +190,12 @@ impl Session {
                 self.reconciled = true;
             }
             (Frame::Reconcile(ranges), side) => {
+                self.reconciles += 1;
+                if self.reconciles > MAX_RECONCILE_FRAMES {
+                    return Err(SyncError::Protocol(
+                        "more reconciliation messages than a session needs".into(),
+                    ));
+                }
                 let step = self.items.reply(&ranges)?;
                 let sent = self.items_frames(store, roster, &step.they_lack, &mut out)?;
                 self.pushed |= sent > 0 && side == Side::Initiator;
@@ -285,8 +314,10 @@ impl Session {
         hashes: &[[u8; 32]],
         out: &mut Vec<Frame>,
     ) -> Result<u64, SyncError> {
-        let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) =
-            hashes.iter().partition(|h| roster.contains(h));
+        let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) = hashes
+            .iter()
+            .filter(|h| self.sent.insert(**h))
+            .partition(|h| roster.contains(h));
         let mut sent = 0;
         if !members.is_empty() {
             let entries: Vec<WireEntry> = roster

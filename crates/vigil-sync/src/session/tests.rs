@@ -558,3 +558,43 @@ fn changes_wait_for_the_entry_that_admits_their_author() {
         (0, 1)
     );
 }
+
+/// Issue 12: a member repeats "I have nothing" (one range listing no item, up to
+/// the end) in one session, 16 bytes a frame. Each item goes out once, and the
+/// session ends after [`MAX_RECONCILE_FRAMES`] such frames.
+#[test]
+fn a_repeated_listing_of_everything_sends_each_item_once() {
+    let (mut a, _) = team();
+    for i in 0..20 {
+        a.log(&format!("city {i}"));
+    }
+    let nothing = Frame::Reconcile(Items::new(Vec::new()).initial()).encode();
+    assert!(nothing.len() <= 16, "{}", nothing.len());
+    let mut session = Session::respond(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let (mut answered, mut changes, mut bytes) = (0, 0, 0);
+    for _ in 0..150 {
+        let Ok(out) = session.receive(&nothing, &mut a.store, &mut a.roster) else {
+            break;
+        };
+        answered += 1;
+        for frame in out {
+            bytes += frame.len();
+            if let Frame::Changes(c) = Frame::decode(&frame).unwrap() {
+                changes += c.len();
+            }
+        }
+    }
+    assert_eq!(answered, MAX_RECONCILE_FRAMES);
+    assert_eq!(changes, 20, "each item once");
+    let store_bytes: usize = a
+        .store
+        .signed_changes(&a.hashes())
+        .unwrap()
+        .iter()
+        .map(|c| c.bytes.len() + 64 + 32)
+        .sum();
+    assert!(
+        bytes < store_bytes + 64 * 1024,
+        "{bytes} bytes out for a store of {store_bytes}"
+    );
+}
