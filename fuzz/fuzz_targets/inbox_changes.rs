@@ -82,7 +82,8 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let coordinator = key(1);
         let observer = key(2);
-        let (mut roster, _) = Roster::found(&coordinator, "hq", &DeviceKey::generate().public(), 1).expect("a team is founded");
+        let (mut roster, _) =
+            Roster::found(&coordinator, "hq", &key(3).public(), 1).expect("a team is founded");
         let add = roster
             .make_entry(
                 &coordinator,

@@ -54,8 +54,9 @@ impl RecoveryCode {
         &self.0
     }
 
-    /// The key a typed code stands for (spaces, dashes and case ignored).
-    pub(crate) fn read(text: &str) -> Result<DeviceKey, VaultError> {
+    /// The key a typed code stands for (spaces, dashes and case ignored). Shells
+    /// pass the code to [`crate::Vault::recover`]; this is for tests and fuzzing.
+    pub fn read(text: &str) -> Result<DeviceKey, VaultError> {
         let compact = Zeroizing::new(
             text.chars()
                 .filter(|c| !c.is_whitespace() && *c != '-')
