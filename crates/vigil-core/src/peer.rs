@@ -271,9 +271,18 @@ fn spawn_sender(
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(SEND_QUEUE);
     let task = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
-            if let Err(e) = sender.send(&frame).await {
-                tracing::debug!(error = %e, "sending stopped");
-                break;
+            // A peer that reads nothing must not hold this task (and the session
+            // waiting for it) for good.
+            match tokio::time::timeout(FRAME_DEADLINE, sender.send(&frame)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "sending stopped");
+                    break;
+                }
+                Err(_) => {
+                    tracing::debug!("sending stopped: the peer reads nothing");
+                    return sender.bytes_sent();
+                }
             }
         }
         if sender.finish().await.is_ok() {
@@ -559,6 +568,9 @@ async fn pump(
 ) -> Result<(), VaultError> {
     let ends = Instant::now() + SESSION_DEADLINE;
     while !session.is_finished() {
+        if Instant::now() >= ends {
+            return Err(late());
+        }
         // A peer that goes silent mid-session gives its connection back: keep-alives
         // alone would hold it open for good.
         let wait = FRAME_DEADLINE.min(ends.saturating_duration_since(Instant::now()));

@@ -523,7 +523,7 @@ impl Roster {
             || self
                 .coordinator_adds
                 .get(&e.signer)
-                .is_some_and(|adds| adds.iter().any(|add| self.in_past(&e.deps, add)));
+                .is_some_and(|adds| adds.iter().rev().any(|add| self.in_past(&e.deps, add)));
         if !authorised {
             return Err(Refusal::NotCoordinator);
         }
@@ -671,9 +671,15 @@ impl Roster {
             let from = if e.signer == self.team || by_recovery {
                 founding.filter(|&f| saw(i, f))
             } else {
-                adds_of
-                    .get(&e.signer)
-                    .and_then(|adds| adds.iter().rev().copied().find(|&a| a != i && saw(i, a)))
+                adds_of.get(&e.signer).and_then(|adds| {
+                    let seen = || adds.iter().rev().copied().filter(|&a| a != i && saw(i, a));
+                    // Once the recovery key has appointed the signer, only `Add`s
+                    // made after that appointment can replace it: a thief's `Add`
+                    // of the signer with a higher clock, concurrent with the
+                    // recovery, must not become its authority.
+                    let appointed = seen().find(|&a| self.recovery == Some(order[a].entry.signer));
+                    seen().find(|&a| appointed.is_none_or(|r| a == r || saw(a, r)))
+                })
             };
             let Some(from) = from else { continue };
             let coordinator = e.signer == self.team

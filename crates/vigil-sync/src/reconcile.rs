@@ -181,6 +181,16 @@ fn prefix(hash: &[u8; 32]) -> IdPrefix {
 }
 
 impl Items {
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// The items (timestamp, hash) of a device, in any order.
     pub fn new(mut items: Vec<(u64, [u8; 32])>) -> Self {
         items.sort_unstable();

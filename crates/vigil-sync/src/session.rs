@@ -27,8 +27,10 @@ const BATCH_BYTES: usize = 512 * 1024;
 const WANT_CHUNK: usize = 16 * 1024;
 
 /// Reconciliation messages a peer may send in one session. An honest one sends one
-/// per level of the range tree it descends (a handful, even for a million items);
-/// the bound caps what repeating a listing of the whole space costs.
+/// per level of the range tree it descends, a handful where fingerprints settle most
+/// ranges; two devices differing by hundreds of thousands of items may need more,
+/// and then finish over several sessions (what arrived is kept). The bound caps
+/// what repeating a listing of the whole space costs.
 pub const MAX_RECONCILE_FRAMES: u64 = 64;
 
 /// Bytes a peer may send in one session (frames as received, before inflation):
@@ -83,9 +85,13 @@ pub struct Session {
     reconciled: bool,
     /// Reconciliation messages received.
     reconciles: u64,
-    /// Items already sent in this session: asked again (a peer that repeats a
-    /// listing of everything), they are not sent again.
+    /// Items already sent in this session: listed again as lacking (a peer that
+    /// repeats a listing of everything), they are not pushed again.
     sent: HashSet<[u8; 32]>,
+    /// Items the peer asked for by `Want`: answered even if sent before (an honest
+    /// peer reconciling against the items it held when the session began may ask
+    /// for one it received since), up to twice what this device holds.
+    wanted: u64,
     awaiting: usize,
     pushed: bool,
     done_sent: bool,
@@ -121,6 +127,7 @@ impl Session {
             reconciled: false,
             reconciles: 0,
             sent: HashSet::new(),
+            wanted: 0,
             awaiting: 0,
             pushed: false,
             done_sent: false,
@@ -197,7 +204,12 @@ impl Session {
                     ));
                 }
                 let step = self.items.reply(&ranges)?;
-                let sent = self.items_frames(store, roster, &step.they_lack, &mut out)?;
+                let they_lack: Vec<[u8; 32]> = step
+                    .they_lack
+                    .into_iter()
+                    .filter(|h| self.sent.insert(*h))
+                    .collect();
+                let sent = self.items_frames(store, roster, &they_lack, &mut out)?;
                 self.pushed |= sent > 0 && side == Side::Initiator;
                 for chunk in step.we_lack.chunks(WANT_CHUNK) {
                     self.awaiting += chunk.len();
@@ -216,7 +228,14 @@ impl Session {
                 if prefixes.len() > WANT_CHUNK {
                     return Err(SyncError::Protocol("a request for too many items".into()));
                 }
+                self.wanted += prefixes.len() as u64;
+                if self.wanted > 2 * self.items.len() as u64 + WANT_CHUNK as u64 {
+                    return Err(SyncError::Protocol(
+                        "requests for more items than this device holds".into(),
+                    ));
+                }
                 let hashes = self.items.resolve(&prefixes);
+                self.sent.extend(hashes.iter().copied());
                 let sent = self.items_frames(store, roster, &hashes, &mut out)?;
                 self.pushed |= sent > 0 && side == Side::Initiator;
             }
@@ -314,10 +333,8 @@ impl Session {
         hashes: &[[u8; 32]],
         out: &mut Vec<Frame>,
     ) -> Result<u64, SyncError> {
-        let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) = hashes
-            .iter()
-            .filter(|h| self.sent.insert(**h))
-            .partition(|h| roster.contains(h));
+        let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) =
+            hashes.iter().partition(|h| roster.contains(h));
         let mut sent = 0;
         if !members.is_empty() {
             let entries: Vec<WireEntry> = roster

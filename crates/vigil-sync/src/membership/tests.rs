@@ -645,6 +645,46 @@ mod recovery {
         assert_eq!(t.roster.clone().insert(e), Err(Refusal::NotCoordinator));
     }
 
+    /// The thief, before the recovery, raises its clock with a chain of entries and
+    /// adds the future appointee as an observer, on the appointee's device only.
+    /// After the recovery appoints it, what the appointee signs counts there: the
+    /// thief's later-clocked `Add` is not its authority.
+    #[test]
+    fn a_thiefs_high_clock_add_does_not_undo_an_appointment() {
+        let mut t = team();
+        let appointee = DeviceKey::generate();
+        let e = t
+            .roster
+            .make_entry(&t.founder, add(&appointee, Role::Observer), 3)
+            .unwrap();
+        t.roster.insert(e).unwrap();
+        let mut on_appointee = t.roster.clone();
+        for _ in 0..5 {
+            let dummy = DeviceKey::generate();
+            let e = on_appointee
+                .make_entry(&t.founder, add(&dummy, Role::Observer), 4)
+                .unwrap();
+            on_appointee.insert(e).unwrap();
+        }
+        let demote = on_appointee
+            .make_entry(&t.founder, add(&appointee, Role::Observer), 5)
+            .unwrap();
+        on_appointee.insert(demote).unwrap();
+        // The recovery, on a device that never saw the thief's chain.
+        let mut recovering = t.roster.clone();
+        recover(&mut recovering, &t.recovery, &appointee);
+        for e in recovering.entries() {
+            let _ = on_appointee.insert(e.clone());
+        }
+        assert_eq!(active_coordinators(&on_appointee), vec![key(&appointee)]);
+        let newcomer = DeviceKey::generate();
+        let e = on_appointee
+            .make_entry(&appointee, add(&newcomer, Role::Observer), 60)
+            .unwrap();
+        on_appointee.insert(e).unwrap();
+        assert_eq!(on_appointee.role_of(&key(&newcomer)), Some(Role::Observer));
+    }
+
     /// What the thief signs: an action by one of its keys on one of the keys it
     /// knows, naming a choice of the entries that exist.
     #[derive(Debug, Clone)]
