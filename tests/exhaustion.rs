@@ -52,14 +52,11 @@ impl Lines {
     }
 }
 
-/// One test per process: it owns the log.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn floods_of_bad_items_cost_a_log_line_and_no_signature_checks_twice() {
-    let lines = Lines::install();
-    let hq = coordinator();
-
-    // A member turned hostile sends a frame of entries that each fail, then one
-    // entry four thousand times over.
+/// A member that joins with an invitation through the protocol itself (as a hostile
+/// tool would), and goes on in the same stream.
+async fn join_by_hand(
+    hq: &common::Device,
+) -> (Endpoint, vigil_net::Connection, vigil_net::FrameStream) {
     let member = DeviceKey::generate();
     let endpoint =
         Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
@@ -73,6 +70,18 @@ async fn floods_of_bad_items_cost_a_log_line_and_no_signature_checks_twice() {
     stream.send(&join.encode()).await.unwrap();
     let welcome = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
     assert!(matches!(welcome, Frame::Welcome { .. }), "{welcome:?}");
+    (endpoint, connection, stream)
+}
+
+/// One test per process: it owns the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_of_bad_items_cost_a_log_line_and_no_signature_checks_twice() {
+    let lines = Lines::install();
+    let hq = coordinator();
+
+    // A member turned hostile sends a frame of entries that each fail, then one
+    // entry four thousand times over.
+    let (endpoint, _connection, mut stream) = join_by_hand(&hq).await;
     let bad: Vec<WireEntry> = (0..MAX_ENTRIES)
         .map(|i| WireEntry {
             bytes: (i as u32).to_be_bytes().to_vec(),
@@ -199,19 +208,7 @@ async fn a_member_repeating_a_full_listing_gets_each_item_once() {
     for i in 0..30 {
         hq.log(&format!("city {i}"));
     }
-    let member = DeviceKey::generate();
-    let endpoint =
-        Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
-    let invite = hq.invite(Role::Observer);
-    let connection = endpoint.connect(hq.addr(), None).await.unwrap();
-    let mut stream = connection.open_stream().await.unwrap();
-    let join = Frame::Join {
-        secret: *invite.secret,
-        label: "member".into(),
-    };
-    stream.send(&join.encode()).await.unwrap();
-    let welcome = Frame::decode(&stream.recv().await.unwrap().unwrap()).unwrap();
-    assert!(matches!(welcome, Frame::Welcome { .. }), "{welcome:?}");
+    let (_endpoint, _connection, stream) = join_by_hand(&hq).await;
 
     let nothing = Frame::Reconcile(Items::new(Vec::new()).initial()).encode();
     let (mut sender, mut receiver) = stream.split();

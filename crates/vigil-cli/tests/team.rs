@@ -399,6 +399,30 @@ fn a_revocation_written_while_serving_refuses_the_next_sync() {
     assert_eq!(events, 1, "nor counted: {report}");
 }
 
+/// A one-time invitation for `role`, naming `addr`.
+fn invite(hq: &Vigil, role: &str, addr: &str) -> String {
+    hq.ok(&[
+        "team",
+        "invite",
+        "--role",
+        role,
+        "--address",
+        addr,
+        "--no-qr",
+    ])
+    .trim()
+    .to_owned()
+}
+
+/// The recovery code `vigil team create` printed.
+fn recovery_code(out: &str) -> String {
+    out.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("VIGILR1-"))
+        .unwrap_or_else(|| panic!("no recovery code in: {out}"))
+        .to_owned()
+}
+
 /// Both coordinators' phones seized: an observer's device, with the recovery code
 /// printed once at `team create`, revokes them and takes the coordinator role; the
 /// seized phones are refused from then on and a mistyped or foreign code does
@@ -407,24 +431,11 @@ fn a_revocation_written_while_serving_refuses_the_next_sync() {
 fn the_recovery_code_restarts_a_team_whose_coordinators_are_seized() {
     let hq = Vigil::new();
     let out = hq.ok(&["team", "create", "--label", "hq"]);
-    let code = out
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("VIGILR1-"))
-        .unwrap_or_else(|| panic!("no recovery code in: {out}"))
-        .to_owned();
+    let code = recovery_code(&out);
     let addr = format!("127.0.0.1:{}", free_port());
     let server = Server::start(&hq, &addr);
     let deputy = Vigil::new();
-    let invite = hq.ok(&[
-        "team",
-        "invite",
-        "--role",
-        "coordinator",
-        "--address",
-        &addr,
-        "--no-qr",
-    ]);
+    let invite = invite(&hq, "coordinator", &addr);
     deputy.ok(&["team", "join", invite.trim(), "--label", "deputy"]);
     let field = Vigil::new();
     let invite = hq.ok(&["team", "invite", "--address", &addr, "--no-qr"]);
@@ -436,12 +447,7 @@ fn the_recovery_code_restarts_a_team_whose_coordinators_are_seized() {
     // Codes that are not this team's do nothing.
     let other = Vigil::new();
     let other_out = other.ok(&["team", "create"]);
-    let other_code = other_out
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("VIGILR1-"))
-        .unwrap()
-        .to_owned();
+    let other_code = recovery_code(&other_out);
     let mistyped = code.replacen(&code[8..9], if &code[8..9] == "A" { "B" } else { "A" }, 1);
     for (bad, why) in [
         (other_code.as_str(), "not this team's"),
@@ -502,15 +508,7 @@ fn a_sync_or_import_killed_at_any_point_loses_nothing() {
     let hq = Vigil::new();
     hq.ok(&["team", "create", "--label", "hq"]);
     let addr = format!("127.0.0.1:{}", free_port());
-    let invite = hq.ok(&[
-        "team",
-        "invite",
-        "--role",
-        "coordinator",
-        "--address",
-        &addr,
-        "--no-qr",
-    ]);
+    let invite = invite(&hq, "coordinator", &addr);
     let server = Server::start(&hq, &addr);
     let deputy = Vigil::new();
     deputy.ok(&["team", "join", invite.trim(), "--label", "deputy"]);
