@@ -1,3 +1,5 @@
+use proptest::prelude::*;
+
 use super::*;
 
 fn add(device: &DeviceKey, role: Role) -> Action {
@@ -399,41 +401,72 @@ fn a_coordinator_made_by_a_revoked_key_revokes_no_one() {
     assert_eq!(attacked.role_of(&key(&s.third)), Some(Role::Coordinator));
 }
 
+/// What the thief signs: an action by one of its keys on one of the keys it
+/// knows, naming a choice of the entries that exist.
+#[derive(Debug, Clone)]
+struct Move {
+    signer: usize,
+    deps: Vec<usize>,
+    target: usize,
+    revoke: bool,
+    coordinator: bool,
+}
+
+fn moves(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Move>> {
+    prop::collection::vec(
+        (
+            0usize..6,
+            prop::collection::vec(0usize..64, 1..4),
+            0usize..8,
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(signer, deps, target, revoke, coordinator)| Move {
+                signer,
+                deps,
+                target,
+                revoke,
+                coordinator,
+            }),
+        len,
+    )
+}
+
+fn play(
+    roster: &mut Roster,
+    known: &mut Vec<SignedEntry>,
+    signed: &mut Vec<SignedEntry>,
+    signers: &[&DeviceKey],
+    targets: &[&DeviceKey],
+    moves: &[Move],
+) {
+    for m in moves {
+        let deps: Vec<&SignedEntry> = m.deps.iter().map(|d| &known[d % known.len()]).collect();
+        let target = targets[m.target % targets.len()];
+        let action = if m.revoke {
+            revoke(target)
+        } else {
+            add(
+                target,
+                if m.coordinator {
+                    Role::Coordinator
+                } else {
+                    Role::Observer
+                },
+            )
+        };
+        let entry = forged(roster, signers[m.signer % signers.len()], &deps, action);
+        signed.push(entry.clone());
+        if roster.insert(entry.clone()).is_ok() {
+            known.push(entry);
+        }
+    }
+}
+
 mod adversary {
     use proptest::prelude::*;
 
     use super::*;
-
-    /// What the thief signs: an action on one of the keys it knows, naming a choice
-    /// of the entries that exist, itself signing or through a key it made.
-    #[derive(Debug, Clone)]
-    struct Move {
-        signer: usize,
-        deps: Vec<usize>,
-        target: usize,
-        revoke: bool,
-        coordinator: bool,
-    }
-
-    fn moves() -> impl Strategy<Value = Vec<Move>> {
-        prop::collection::vec(
-            (
-                0usize..4,
-                prop::collection::vec(0usize..64, 1..4),
-                0usize..8,
-                any::<bool>(),
-                any::<bool>(),
-            )
-                .prop_map(|(signer, deps, target, revoke, coordinator)| Move {
-                    signer,
-                    deps,
-                    target,
-                    revoke,
-                    coordinator,
-                }),
-            1..12,
-        )
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
@@ -443,7 +476,7 @@ mod adversary {
         /// coordinator, or costs the third coordinator its role; and every order of
         /// arrival reads the same team.
         #[test]
-        fn a_revoked_key_holder_gains_nothing(moves in moves(), seed in any::<u64>()) {
+        fn a_revoked_key_holder_gains_nothing(moves in moves(1..12), seed in any::<u64>()) {
             let s = seized_founder();
             // Keys the thief signs with: the seized one and three it makes.
             let made: Vec<DeviceKey> = (0..3).map(|_| DeviceKey::generate()).collect();
@@ -465,23 +498,7 @@ mod adversary {
                 .cloned()
                 .collect();
             let mut signed: Vec<SignedEntry> = Vec::new();
-            for m in &moves {
-                let deps: Vec<&SignedEntry> =
-                    m.deps.iter().map(|d| &known[d % known.len()]).collect();
-                let target = targets[m.target % targets.len()];
-                let action = if m.revoke {
-                    revoke(target)
-                } else if m.coordinator {
-                    add(target, Role::Coordinator)
-                } else {
-                    add(target, Role::Observer)
-                };
-                let entry = forged(&roster, signers[m.signer], &deps, action);
-                signed.push(entry.clone());
-                if roster.insert(entry.clone()).is_ok() {
-                    known.push(entry);
-                }
-            }
+            play(&mut roster, &mut known, &mut signed, &signers, &targets, &moves);
             // A device that stored every entry the thief signed before the
             // revocation reached it reads the same team as one that refused the
             // void ones.
@@ -683,68 +700,6 @@ mod recovery {
             .unwrap();
         on_appointee.insert(e).unwrap();
         assert_eq!(on_appointee.role_of(&key(&newcomer)), Some(Role::Observer));
-    }
-
-    /// What the thief signs: an action by one of its keys on one of the keys it
-    /// knows, naming a choice of the entries that exist.
-    #[derive(Debug, Clone)]
-    struct Move {
-        signer: usize,
-        deps: Vec<usize>,
-        target: usize,
-        revoke: bool,
-        coordinator: bool,
-    }
-
-    fn moves(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Move>> {
-        prop::collection::vec(
-            (
-                0usize..6,
-                prop::collection::vec(0usize..64, 1..4),
-                0usize..8,
-                any::<bool>(),
-                any::<bool>(),
-            )
-                .prop_map(|(signer, deps, target, revoke, coordinator)| Move {
-                    signer,
-                    deps,
-                    target,
-                    revoke,
-                    coordinator,
-                }),
-            len,
-        )
-    }
-
-    fn play(
-        roster: &mut Roster,
-        known: &mut Vec<SignedEntry>,
-        signed: &mut Vec<SignedEntry>,
-        signers: &[&DeviceKey],
-        targets: &[&DeviceKey],
-        moves: &[Move],
-    ) {
-        for m in moves {
-            let deps: Vec<&SignedEntry> = m.deps.iter().map(|d| &known[d % known.len()]).collect();
-            let target = targets[m.target % targets.len()];
-            let action = if m.revoke {
-                revoke(target)
-            } else {
-                add(
-                    target,
-                    if m.coordinator {
-                        Role::Coordinator
-                    } else {
-                        Role::Observer
-                    },
-                )
-            };
-            let entry = forged(roster, signers[m.signer % signers.len()], &deps, action);
-            signed.push(entry.clone());
-            if roster.insert(entry.clone()).is_ok() {
-                known.push(entry);
-            }
-        }
     }
 
     proptest! {
