@@ -130,21 +130,10 @@ fn the_interactive_form_asks_for_each_field() {
         "Someone had voted in her name.",
         "y",
     ];
-    let mut child = v
-        .command(&["incident", "add", "--interactive"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all((answers.join("\n") + "\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = v.with_stdin(
+        &["incident", "add", "--interactive"],
+        &(answers.join("\n") + "\n"),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
