@@ -83,8 +83,8 @@ impl Rogue {
     /// One whole session on `stream`, as the side that connected.
     async fn session(&mut self, mut stream: vigil_net::FrameStream) {
         let taxonomy = Taxonomy::default_taxonomy();
-        let (mut session, first) = Session::initiate(&self.store, &self.key, &taxonomy).unwrap();
-        for frame in first {
+        let mut session = Session::initiate(&self.store, &self.key, &taxonomy).unwrap();
+        for frame in session.drain(&self.store, &self.roster).unwrap() {
             stream.send(&frame).await.unwrap();
         }
         while !session.is_finished() {
@@ -93,7 +93,7 @@ impl Rogue {
                 break;
             };
             let out = session
-                .receive(&bytes, &mut self.store, &mut self.roster)
+                .answer(&bytes, &mut self.store, &mut self.roster)
                 .unwrap();
             for frame in out {
                 stream.send(&frame).await.unwrap();

@@ -506,3 +506,50 @@ async fn a_hostile_member_is_refused_item_by_item_and_the_coordinator_keeps_serv
     assert_eq!(report.stats.refused, 0);
     assert_eq!(hq.ids().len(), before + 2);
 }
+
+/// Two coordinators who each hold more the other lacks than a send queue and the
+/// stream windows carry (`SEND_QUEUE` frames of half a MiB, 1 MiB windows) push at
+/// once at every level of the reconciliation: each keeps reading while it waits to
+/// send, so the sync completes in one session and both end with everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_that_owe_each_other_more_than_a_queue_holds_finish_in_one_session() {
+    let hq = coordinator();
+    let deputy = joined(&hq, Role::Coordinator, "deputy").await;
+    // Sealed descriptions do not compress: about 24 MiB each side has to send.
+    let mut noise = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut text = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                noise ^= noise << 13;
+                noise ^= noise >> 7;
+                noise ^= noise << 17;
+                char::from(b'a' + (noise % 26) as u8)
+            })
+            .collect()
+    };
+    for i in 0..2 * 160 {
+        let mut incident = Incident::example();
+        incident.id = IncidentId::random();
+        incident.personal.description = text(130_000);
+        let device = if i % 2 == 0 { &hq } else { &deputy };
+        device.vault().add(&incident).unwrap();
+    }
+    let owed = vigil_core::SEND_QUEUE as u64 * 512 * 1024 + 2 * 1024 * 1024;
+    let started = std::time::Instant::now();
+    let report = deputy.node.sync(hq.addr()).await.unwrap();
+    println!(
+        "{} MB out, {} MB in, {} round trips, {:?}",
+        report.stream_bytes_sent / 1_000_000,
+        report.stream_bytes_received / 1_000_000,
+        report.stats.round_trips,
+        started.elapsed()
+    );
+    assert!(report.stream_bytes_sent > owed, "{report:?}");
+    assert!(report.stream_bytes_received > owed, "{report:?}");
+    assert_eq!(
+        (report.stats.changes_sent, report.stats.changes_received),
+        (160, 160)
+    );
+    assert_eq!(hq.ids(), deputy.ids());
+    assert_eq!(hq.ids().len(), 320);
+}

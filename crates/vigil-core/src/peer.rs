@@ -319,12 +319,13 @@ async fn initiate(
     let started = Instant::now();
     let (sender, mut receiver) = stream.split();
     let (tx, send_task) = spawn_sender(sender);
-    let (mut session, first, position) = {
+    let (mut session, position) = {
         let v = lock(vault)?;
-        let (session, first) = Session::initiate(&v.store, &v.device, &v.taxonomy)?;
-        (session, first, v.store.log_position()?)
+        (
+            Session::initiate(&v.store, &v.device, &v.taxonomy)?,
+            v.store.log_position()?,
+        )
     };
-    queue(&tx, first).await?;
     let result = pump(
         vault,
         peer,
@@ -400,11 +401,7 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
             )
         };
         if let Some(frame) = first {
-            queue(
-                &tx,
-                handle(vault, &connection.peer(), &mut session, &frame)?,
-            )
-            .await?;
+            handle(vault, &connection.peer(), &mut session, &frame)?;
         }
         pump(
             vault,
@@ -467,15 +464,27 @@ async fn introduce(
     let Frame::Members(entries) = Frame::decode(&proof)? else {
         return Err(not_member());
     };
+    // Read on a copy of the team first, without the vault (up to a few thousand
+    // signature checks, on the blocking pool): a stranger's proof is stored only if
+    // it admits the stranger (a thief's void entries never reach the log this way),
+    // and nobody waits for the vault while a stranger's proof is read.
+    let team = {
+        let mut v = lock(vault)?;
+        v.reload_team_if_changed()?;
+        v.roster.clone().ok_or(VaultError::NoTeam)?
+    };
+    let peer = connection.peer().to_bytes();
+    let (admits, entries) =
+        tokio::task::spawn_blocking(move || (team.would_admit(&entries, &peer), entries))
+            .await
+            .map_err(|_| not_member())?;
+    if !admits {
+        return Err(not_member());
+    }
     let mut guard = lock(vault)?;
     let v = &mut *guard;
     v.reload_team_if_changed()?;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
-    // Read on a scratch copy first: a stranger's proof is stored only if it admits
-    // the stranger (a thief's void entries never reach the log this way).
-    if !roster.would_admit(&entries, &connection.peer().to_bytes()) {
-        return Err(not_member());
-    }
     vigil_sync::Inbox::new(&v.device, &v.taxonomy).accept_members(&mut v.store, roster, entries)?;
     v.refresh_policy()?;
     if v.roster
@@ -517,7 +526,7 @@ fn handle(
     peer: &DevicePublicKey,
     session: &mut Session,
     frame: &[u8],
-) -> Result<Vec<Vec<u8>>, VaultError> {
+) -> Result<(), VaultError> {
     let mut guard = lock(vault)?;
     let v = &mut *guard;
     // Each batch is judged by the team as stored now, whoever wrote it: a revocation
@@ -542,22 +551,30 @@ fn handle(
     Ok(out?)
 }
 
-/// The whole membership log, as proof of this device's membership.
-fn proof(vault: &Mutex<Vault>) -> Result<Vec<u8>, VaultError> {
-    let v = lock(vault)?;
+/// The session's next frame to send, read with the vault locked for that frame
+/// only; nothing more goes to a peer revoked meanwhile.
+fn next_frame(
+    vault: &Mutex<Vault>,
+    peer: &DevicePublicKey,
+    session: &mut Session,
+) -> Result<Option<Vec<u8>>, VaultError> {
+    let mut guard = lock(vault)?;
+    let v = &mut *guard;
+    v.reload_team_if_changed()?;
     let roster = v.roster.as_ref().ok_or(VaultError::NoTeam)?;
-    let entries = roster
-        .entries()
-        .into_iter()
-        .map(|e| vigil_sync::frame::WireEntry {
-            bytes: e.bytes.clone(),
-            signature: e.signature.to_vec(),
-        })
-        .collect();
-    Ok(Frame::Members(entries).encode())
+    if roster.is_revoked(&peer.to_bytes()) {
+        return Err(VaultError::Team(
+            "the peer was revoked during the session; nothing more is sent to it".into(),
+        ));
+    }
+    Ok(session.next_frame(&v.store, roster)?)
 }
 
-/// Feeds frames from the peer into the session until it is over.
+/// Feeds frames from the peer into the session and the session's frames to the
+/// sender until it is over. Receiving never waits on sending: while the send queue
+/// is full, frames from the peer are still taken in (their answers wait in the
+/// session as hashes), so two peers that owe each other much never wait on each
+/// other; the session's frames are read from the store only as the queue has room.
 async fn pump(
     vault: &Mutex<Vault>,
     peer: &DevicePublicKey,
@@ -568,32 +585,42 @@ async fn pump(
 ) -> Result<(), VaultError> {
     let ends = Instant::now() + SESSION_DEADLINE;
     while !session.is_finished() {
-        if Instant::now() >= ends {
+        // A peer that goes silent mid-session, or reads nothing, gives its connection
+        // back: keep-alives alone would hold it open for good.
+        let wait = FRAME_DEADLINE.min(ends.saturating_duration_since(Instant::now()));
+        if wait.is_zero() {
             return Err(late());
         }
-        // A peer that goes silent mid-session gives its connection back: keep-alives
-        // alone would hold it open for good.
-        let wait = FRAME_DEADLINE.min(ends.saturating_duration_since(Instant::now()));
-        let next = tokio::time::timeout(wait, receiver.recv())
-            .await
-            .map_err(|_| late())?;
-        let Some(frame) = next? else {
-            session.peer_closed();
-            if session.is_finished() {
-                break;
+        tokio::select! {
+            // Sending first keeps the pipe full; while the queue is full, the peer's
+            // frames are taken in. `Sender::reserve` and `FrameReceiver::recv` are
+            // both cancel-safe.
+            biased;
+            room = tx.reserve(), if session.has_outgoing() => {
+                // A closed queue means the sender task ended on a network error or
+                // a peer that reads nothing.
+                let room = room.map_err(|_| late())?;
+                if let Some(frame) = next_frame(vault, peer, session)? {
+                    room.send(frame);
+                }
             }
-            // Whatever arrived is kept; the sync did not complete.
-            return Err(VaultError::Network(vigil_net::NetError::Stream(
-                "the peer ended the session before it was done (a peer that does not know this device yet refuses it)".into(),
-            )));
-        };
-        if frame == Frame::Prove.encode() {
-            queue(tx, vec![proof(vault)?]).await?;
-            continue;
-        }
-        queue(tx, handle(vault, peer, session, &frame)?).await?;
-        if let Some(progress) = progress {
-            progress(session.stats());
+            next = receiver.recv() => {
+                let Some(frame) = next? else {
+                    session.peer_closed();
+                    if session.is_finished() {
+                        break;
+                    }
+                    // Whatever arrived is kept; the sync did not complete.
+                    return Err(VaultError::Network(vigil_net::NetError::Stream(
+                        "the peer ended the session before it was done (a peer that does not know this device yet refuses it)".into(),
+                    )));
+                };
+                handle(vault, peer, session, &frame)?;
+                if let Some(progress) = progress {
+                    progress(session.stats());
+                }
+            }
+            () = tokio::time::sleep(wait) => return Err(late()),
         }
     }
     Ok(())
@@ -625,7 +652,7 @@ mod tests {
         meanwhile: impl FnOnce(),
     ) -> Result<(), VaultError> {
         let (ini_key, resp_key) = (key(initiator), key(responder));
-        let (mut ini, mut to_responder) = {
+        let mut ini = {
             let v = initiator.lock().unwrap();
             Session::initiate(&v.store, &v.device, &v.taxonomy)?
         };
@@ -633,17 +660,27 @@ mod tests {
             let v = responder.lock().unwrap();
             Session::respond(&v.store, &v.device, &v.taxonomy)?
         };
+        let drain = |vault: &Mutex<Vault>, peer, session: &mut Session| {
+            let mut frames = Vec::new();
+            while let Some(frame) = next_frame(vault, peer, session)? {
+                frames.push(frame);
+            }
+            Ok::<_, VaultError>(frames)
+        };
+        let mut to_responder = drain(initiator, &resp_key, &mut ini)?;
         let mut meanwhile = Some(meanwhile);
         while !to_responder.is_empty() {
             let mut to_initiator = Vec::new();
             for frame in to_responder.drain(..) {
-                to_initiator.extend(handle(responder, &ini_key, &mut resp, &frame)?);
+                handle(responder, &ini_key, &mut resp, &frame)?;
+                to_initiator.extend(drain(responder, &ini_key, &mut resp)?);
                 if let Some(f) = meanwhile.take() {
                     f();
                 }
             }
             for frame in to_initiator {
-                to_responder.extend(handle(initiator, &resp_key, &mut ini, &frame)?);
+                handle(initiator, &resp_key, &mut ini, &frame)?;
+                to_responder.extend(drain(initiator, &resp_key, &mut ini)?);
             }
         }
         Ok(())

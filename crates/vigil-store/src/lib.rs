@@ -297,6 +297,22 @@ impl Store {
         Ok(found.into_iter().map(|(_, change)| change).collect())
     }
 
+    /// The hashes of the stored changes among `hashes`, in the order they were
+    /// stored, without their bytes: what a sender reads batch by batch later with
+    /// [`Self::signed_changes`]. Unknown hashes are skipped.
+    pub fn in_store_order(&self, hashes: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq_no FROM changes WHERE hash = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let seq_no: Option<i64> = stmt.query_row([hash], |r| r.get(0)).optional()?;
+            found.extend(seq_no.map(|s| (s, *hash)));
+        }
+        found.sort_unstable_by_key(|(seq_no, _)| *seq_no);
+        Ok(found.into_iter().map(|(_, hash)| hash).collect())
+    }
+
     /// The newest row of the change log (0 when empty).
     pub fn log_position(&self) -> Result<i64> {
         Ok(self

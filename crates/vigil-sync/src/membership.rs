@@ -427,11 +427,17 @@ impl Roster {
 
     /// Whether `device` would be an active member once `proof` joins the log, read
     /// on a scratch copy: what a stranger sends to prove itself is stored only if it
-    /// does admit it. Entries that do not decode or do not fit are left out.
+    /// does admit it. Entries that do not decode or do not fit are left out; entries
+    /// already known or repeated cost a SHA-256, not a signature check.
     pub fn would_admit(&self, proof: &[crate::frame::WireEntry], device: &[u8; 32]) -> bool {
         let mut scratch = self.clone();
+        let mut seen = HashSet::new();
         let entries = proof
             .iter()
+            .filter(|wire| {
+                let hash: [u8; 32] = Sha256::digest(&wire.bytes).into();
+                !self.contains(&hash) && seen.insert(hash)
+            })
             .filter_map(|wire| {
                 let signature = <[u8; 64]>::try_from(wire.signature.as_slice()).ok()?;
                 SignedEntry::decode(&wire.bytes, &signature).ok()

@@ -7,8 +7,15 @@
 //! Already in sync, that is one round trip; new changes on the responder, usually
 //! two. Every batch received is applied in its own transaction, so a cut connection
 //! keeps what arrived and the next sync does not send it again.
+//!
+//! Taking a frame in ([`Session::receive`]) and giving frames out
+//! ([`Session::next_frame`]) are separate steps. An answer (every item a peer
+//! lacks) is queued as hashes and read from the store one batch per frame as the
+//! transport has room, so a session never holds more than a frame of it in memory,
+//! and a transport that keeps reading while it waits to send never leaves two peers
+//! that owe each other much waiting on each other.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use vigil_crypto::DeviceKey;
 use vigil_model::Taxonomy;
@@ -76,6 +83,20 @@ pub struct SyncStats {
     pub round_trips: u64,
 }
 
+/// What the session still has to send, in order.
+enum Outgoing {
+    /// A frame as it is.
+    Frame(Frame),
+    /// This device's whole membership log, which the peer asked for with `Prove`.
+    Proof,
+    /// Items the peer lacks: membership entries first (changes are judged by
+    /// them), then changes in the order they were stored, read a batch at a time.
+    Items {
+        members: Vec<[u8; 32]>,
+        changes: VecDeque<[u8; 32]>,
+    },
+}
+
 /// One sync session with one peer.
 pub struct Session {
     side: Side,
@@ -93,6 +114,9 @@ pub struct Session {
     /// for one it received since), up to twice what this device holds.
     wanted: u64,
     awaiting: usize,
+    /// What is still to send; see [`Session::next_frame`].
+    outgoing: VecDeque<Outgoing>,
+    proved: bool,
     pushed: bool,
     done_sent: bool,
     finished: bool,
@@ -129,6 +153,8 @@ impl Session {
             sent: HashSet::new(),
             wanted: 0,
             awaiting: 0,
+            outgoing: VecDeque::new(),
+            proved: false,
             pushed: false,
             done_sent: false,
             finished: false,
@@ -136,16 +162,17 @@ impl Session {
     }
 
     /// Starts a session as the side that connected, for the vault of `device` whose
-    /// incidents follow `taxonomy`; returns the frames to send.
+    /// incidents follow `taxonomy`; its opening message waits in
+    /// [`Session::next_frame`].
     pub fn initiate(
         store: &Store,
         device: &DeviceKey,
         taxonomy: &Taxonomy,
-    ) -> Result<(Self, Vec<Vec<u8>>), SyncError> {
+    ) -> Result<Self, SyncError> {
         let mut session = Self::new(Side::Initiator, store, device, taxonomy)?;
         let first = session.items.initial();
-        let frames = session.encode(vec![Frame::Reconcile(first)]);
-        Ok((session, frames))
+        session.queue(vec![Frame::Reconcile(first)]);
+        Ok(session)
     }
 
     /// Starts a session as the side that was connected to.
@@ -159,7 +186,12 @@ impl Session {
 
     /// Whether the session is over (nothing more to send or wait for).
     pub fn is_finished(&self) -> bool {
-        self.finished
+        self.finished && self.outgoing.is_empty()
+    }
+
+    /// Whether frames wait to be sent.
+    pub fn has_outgoing(&self) -> bool {
+        !self.outgoing.is_empty()
     }
 
     /// What the session did so far.
@@ -167,14 +199,15 @@ impl Session {
         &self.stats
     }
 
-    /// Handles one frame from the peer; returns the frames to send back. An error
-    /// ends the session; everything applied before it stays.
+    /// Handles one frame from the peer; what it calls for waits in
+    /// [`Session::next_frame`]. An error ends the session; everything applied before
+    /// it stays.
     pub fn receive(
         &mut self,
         bytes: &[u8],
         store: &mut Store,
         roster: &mut Roster,
-    ) -> Result<Vec<Vec<u8>>, SyncError> {
+    ) -> Result<(), SyncError> {
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
         if self.finished {
@@ -209,8 +242,7 @@ impl Session {
                     .into_iter()
                     .filter(|h| self.sent.insert(*h))
                     .collect();
-                let sent = self.items_frames(store, roster, &they_lack, &mut out)?;
-                self.pushed |= sent > 0 && side == Side::Initiator;
+                self.send_items(store, roster, &they_lack)?;
                 for chunk in step.we_lack.chunks(WANT_CHUNK) {
                     self.awaiting += chunk.len();
                     out.push(Frame::Want(chunk.to_vec()));
@@ -224,7 +256,7 @@ impl Session {
                     out.push(Frame::Reconcile(step.ranges));
                 }
             }
-            (Frame::Want(prefixes), side) => {
+            (Frame::Want(prefixes), _) => {
                 if prefixes.len() > WANT_CHUNK {
                     return Err(SyncError::Protocol("a request for too many items".into()));
                 }
@@ -236,8 +268,15 @@ impl Session {
                 }
                 let hashes = self.items.resolve(&prefixes);
                 self.sent.extend(hashes.iter().copied());
-                let sent = self.items_frames(store, roster, &hashes, &mut out)?;
-                self.pushed |= sent > 0 && side == Side::Initiator;
+                self.send_items(store, roster, &hashes)?;
+            }
+            (Frame::Prove, Side::Initiator) => {
+                // The responder does not know this device yet and asks for the
+                // membership log that admits it, before anything else; once.
+                if std::mem::replace(&mut self.proved, true) {
+                    return Err(SyncError::Protocol("a second request for a proof".into()));
+                }
+                self.outgoing.push_front(Outgoing::Proof);
             }
             (Frame::Members(entries), _) => {
                 let count = entries.len();
@@ -281,7 +320,75 @@ impl Session {
             // Nothing of ours to hear back about: finish without another round trip.
             self.finished = !self.pushed;
         }
-        Ok(self.encode(out))
+        self.queue(out);
+        Ok(())
+    }
+
+    /// Handles one frame and returns every frame it leads to, read whole: for
+    /// tests and tools that hold both sides in memory.
+    pub fn answer(
+        &mut self,
+        bytes: &[u8],
+        store: &mut Store,
+        roster: &mut Roster,
+    ) -> Result<Vec<Vec<u8>>, SyncError> {
+        self.receive(bytes, store, roster)?;
+        self.drain(store, roster)
+    }
+
+    /// Every frame waiting to be sent; see [`Session::answer`].
+    pub fn drain(&mut self, store: &Store, roster: &Roster) -> Result<Vec<Vec<u8>>, SyncError> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_frame(store, roster)? {
+            frames.push(frame);
+        }
+        Ok(frames)
+    }
+
+    /// The next frame to send, if any: control frames as they were queued, items
+    /// read from the store one batch (at most [`BATCH_BYTES`]) at a time.
+    pub fn next_frame(
+        &mut self,
+        store: &Store,
+        roster: &Roster,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        let frame = loop {
+            let Some(next) = self.outgoing.front_mut() else {
+                return Ok(None);
+            };
+            match next {
+                Outgoing::Frame(_) | Outgoing::Proof => match self.outgoing.pop_front() {
+                    Some(Outgoing::Frame(frame)) => break frame,
+                    _ => break Frame::Members(roster.entries().into_iter().map(wire).collect()),
+                },
+                Outgoing::Items { members, .. } => {
+                    if !members.is_empty() {
+                        // As many as a frame may carry; the rest in the next.
+                        let take = members.len().min(crate::frame::MAX_ENTRIES);
+                        let wanted: HashSet<[u8; 32]> = members.drain(..take).collect();
+                        let entries: Vec<WireEntry> = roster
+                            .entries()
+                            .into_iter()
+                            .filter(|e| wanted.contains(&e.hash))
+                            .map(wire)
+                            .collect();
+                        if !entries.is_empty() {
+                            self.stats.members_sent += entries.len() as u64;
+                            break Frame::Members(entries);
+                        }
+                    }
+                    let batch = self.next_batch(store)?;
+                    if !batch.is_empty() {
+                        break Frame::Changes(batch);
+                    }
+                    self.outgoing.pop_front();
+                }
+            }
+        };
+        let bytes = frame.encode();
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        Ok(Some(bytes))
     }
 
     fn arrived(&mut self, count: usize) {
@@ -324,35 +431,40 @@ impl Session {
         }
     }
 
-    /// Frames carrying the requested items that this device has: membership entries
-    /// first (changes are judged by them), then changes in the order they were stored.
-    fn items_frames(
+    /// Queues the requested items that this device has (see [`Outgoing::Items`]).
+    fn send_items(
         &mut self,
         store: &Store,
         roster: &Roster,
         hashes: &[[u8; 32]],
-        out: &mut Vec<Frame>,
-    ) -> Result<u64, SyncError> {
+    ) -> Result<(), SyncError> {
         let (members, changes): (Vec<[u8; 32]>, Vec<[u8; 32]>) =
             hashes.iter().partition(|h| roster.contains(h));
-        let mut sent = 0;
-        if !members.is_empty() {
-            let entries: Vec<WireEntry> = roster
-                .entries()
-                .into_iter()
-                .filter(|e| members.contains(&e.hash))
-                .map(|e| WireEntry {
-                    bytes: e.bytes.clone(),
-                    signature: e.signature.to_vec(),
-                })
-                .collect();
-            self.stats.members_sent += entries.len() as u64;
-            sent += entries.len() as u64;
-            out.push(Frame::Members(entries));
+        let changes = store.in_store_order(&changes)?;
+        if members.is_empty() && changes.is_empty() {
+            return Ok(());
         }
+        self.pushed |= self.side == Side::Initiator;
+        self.outgoing.push_back(Outgoing::Items {
+            members,
+            changes: changes.into(),
+        });
+        Ok(())
+    }
+
+    /// The next batch of changes of the first queued items, up to [`BATCH_BYTES`]
+    /// (or one change larger than that).
+    fn next_batch(&mut self, store: &Store) -> Result<Vec<WireChange>, SyncError> {
+        let Some(Outgoing::Items { changes, .. }) = self.outgoing.front_mut() else {
+            return Ok(Vec::new());
+        };
         let mut batch = Vec::new();
         let mut batch_bytes = 0;
-        for change in store.signed_changes(&changes)? {
+        while let Some(hash) = changes.pop_front() {
+            // Gone since it was queued (a wiped vault): nothing to send.
+            let Some(change) = store.signed_changes(&[hash])?.pop() else {
+                continue;
+            };
             if change.bytes.len() > BATCH_BYTES * 4 {
                 // Cannot fit a frame; a change this big is not one Vigil makes.
                 tracing::warn!(
@@ -361,23 +473,24 @@ impl Session {
                 );
                 continue;
             }
-            if batch_bytes + change.bytes.len() > BATCH_BYTES && !batch.is_empty() {
-                out.push(Frame::Changes(std::mem::take(&mut batch)));
-                batch_bytes = 0;
+            if !batch.is_empty()
+                && (batch_bytes + change.bytes.len() > BATCH_BYTES
+                    || batch.len() == crate::frame::MAX_CHANGES)
+            {
+                // Read again for the next frame: one row, cheaper than holding it.
+                changes.push_front(hash);
+                break;
             }
             batch_bytes += change.bytes.len();
             batch.push(WireChange::from(change));
-            self.stats.changes_sent += 1;
-            sent += 1;
         }
-        if !batch.is_empty() {
-            out.push(Frame::Changes(batch));
-        }
-        Ok(sent)
+        self.stats.changes_sent += batch.len() as u64;
+        Ok(batch)
     }
 
-    fn encode(&mut self, frames: Vec<Frame>) -> Vec<Vec<u8>> {
-        // A flight of the initiator that the responder answers is a round trip.
+    /// Queues control frames; a flight of the initiator that the responder answers
+    /// is a round trip.
+    fn queue(&mut self, frames: Vec<Frame>) {
         let answered = frames.iter().any(|f| {
             matches!(
                 f,
@@ -387,10 +500,15 @@ impl Session {
         if self.side == Side::Initiator && answered {
             self.stats.round_trips += 1;
         }
-        let encoded: Vec<Vec<u8>> = frames.iter().map(Frame::encode).collect();
-        self.stats.frames_sent += encoded.len() as u64;
-        self.stats.bytes_sent += encoded.iter().map(|f| f.len() as u64).sum::<u64>();
-        encoded
+        self.outgoing
+            .extend(frames.into_iter().map(Outgoing::Frame));
+    }
+}
+
+fn wire(entry: &crate::membership::SignedEntry) -> WireEntry {
+    WireEntry {
+        bytes: entry.bytes.clone(),
+        signature: entry.signature.to_vec(),
     }
 }
 

@@ -4,8 +4,9 @@
 // Each test file uses its own part of the harness.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -123,4 +124,85 @@ pub fn shared_scenarios() -> Option<PathBuf> {
         .ancestors()
         .map(|a| a.join("shared").join("scenarios"))
         .find(|p| p.join("kz-2021.jsonl").is_file())
+}
+
+/// A `vigil serve` running in the background until dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// Serves without announcing itself on the LAN.
+    pub fn start(v: &Vigil, addr: &str) -> Self {
+        Self::spawn(v, &["serve", "--listen", addr, "--no-discovery"])
+    }
+
+    /// Serves and announces itself on the LAN (mDNS).
+    pub fn announced(v: &Vigil, addr: &str) -> Self {
+        Self::spawn(v, &["serve", "--listen", addr])
+    }
+
+    fn spawn(v: &Vigil, args: &[&str]) -> Self {
+        let mut child = v
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("Listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        // Keep reading so that the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Logs a submitted detention in `city`, naming one person.
+pub fn log(v: &Vigil, city: &str) {
+    v.ok(&[
+        "incident",
+        "add",
+        "--phase",
+        "election_day",
+        "--category",
+        "arbitrary_detention",
+        "--occurred-at",
+        "2021-01-10T14:30:00+06:00",
+        "--region",
+        "Almaty",
+        "--city",
+        city,
+        "--people",
+        "2",
+        "--role",
+        "protester",
+        "--person",
+        "Aibek Sadykov",
+        "--set",
+        "held_hours=3",
+        "--set",
+        "context=protest",
+        "--submit",
+    ]);
 }

@@ -106,8 +106,8 @@ fn team() -> (Device, Device) {
 /// Runs a whole session between two devices, frames passed in memory; `cut_after`
 /// drops the connection after that many frames reached the responder.
 fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats, SyncStats) {
-    let (mut initiator, mut to_b) =
-        Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut initiator = Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut to_b = initiator.drain(&a.store, &a.roster).unwrap();
     let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let mut delivered = 0;
     while !(initiator.is_finished() && to_b.is_empty()) {
@@ -121,7 +121,7 @@ fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats,
             delivered += 1;
             to_a.extend(
                 responder
-                    .receive(&frame, &mut b.store, &mut b.roster)
+                    .answer(&frame, &mut b.store, &mut b.roster)
                     .unwrap(),
             );
         }
@@ -132,7 +132,7 @@ fn sync(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (SyncStats,
         for frame in to_a {
             to_b.extend(
                 initiator
-                    .receive(&frame, &mut a.store, &mut a.roster)
+                    .answer(&frame, &mut a.store, &mut a.roster)
                     .unwrap(),
             );
         }
@@ -421,16 +421,12 @@ fn garbage_frames_end_the_session_without_touching_the_store() {
     ] {
         let mut session =
             Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
-        assert!(
-            session
-                .receive(&bytes, &mut b.store, &mut b.roster)
-                .is_err()
-        );
+        assert!(session.answer(&bytes, &mut b.store, &mut b.roster).is_err());
     }
     // A well-formed frame with a nonsense reconciliation message: an error or an
     // answer, never a panic.
     let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
-    let _ = session.receive(&[1, 0, 5, 0x61, 1, 2, 3, 4, 5], &mut b.store, &mut b.roster);
+    let _ = session.answer(&[1, 0, 5, 0x61, 1, 2, 3, 4, 5], &mut b.store, &mut b.roster);
     assert_eq!(b.hashes(), before);
 }
 
@@ -446,7 +442,7 @@ proptest::proptest! {
             if let Some(first) = frame.first_mut() {
                 *first = PROTOCOL_VERSION;
             }
-            if session.receive(&frame, &mut b.store, &mut b.roster).is_err() {
+            if session.answer(&frame, &mut b.store, &mut b.roster).is_err() {
                 break;
             }
         }
@@ -462,8 +458,8 @@ fn a_replayed_session_changes_nothing() {
     for i in 0..20 {
         a.log(&format!("city {i}"));
     }
-    let (mut initiator, mut flight) =
-        Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut initiator = Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut flight = initiator.drain(&a.store, &a.roster).unwrap();
     let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
     let mut recorded = Vec::new();
     while !flight.is_empty() {
@@ -472,14 +468,14 @@ fn a_replayed_session_changes_nothing() {
             recorded.push(frame.clone());
             replies.extend(
                 responder
-                    .receive(&frame, &mut b.store, &mut b.roster)
+                    .answer(&frame, &mut b.store, &mut b.roster)
                     .unwrap(),
             );
         }
         for frame in replies {
             flight.extend(
                 initiator
-                    .receive(&frame, &mut a.store, &mut a.roster)
+                    .answer(&frame, &mut a.store, &mut a.roster)
                     .unwrap(),
             );
         }
@@ -573,7 +569,7 @@ fn a_repeated_listing_of_everything_sends_each_item_once() {
     let mut session = Session::respond(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
     let (mut answered, mut changes, mut bytes) = (0, 0, 0);
     for _ in 0..150 {
-        let Ok(out) = session.receive(&nothing, &mut a.store, &mut a.roster) else {
+        let Ok(out) = session.answer(&nothing, &mut a.store, &mut a.roster) else {
             break;
         };
         answered += 1;
