@@ -231,7 +231,9 @@ pub struct FieldEdit {
     pub personal: bool,
 }
 
-/// An incident's Automerge document.
+/// An incident's Automerge document. A clone copies the document in memory, much
+/// faster than loading it again from its changes.
+#[derive(Clone)]
 pub struct IncidentDocument {
     doc: AutoCommit,
 }

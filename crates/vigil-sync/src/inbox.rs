@@ -20,6 +20,12 @@ use crate::{Refusal, Roster};
 /// beyond, they are dropped (and come again at the next sync).
 const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 
+/// Changes of one incident in one batch that may be refused after they were applied
+/// (each costs a copy of the incident's document to go back to); the incident's
+/// further changes in the batch are refused unread. An honest peer sends none: such
+/// a change was built to break the incident (an invalid field, names in the open).
+pub const MAX_UNDONE_PER_INCIDENT: usize = 16;
+
 /// What an inbox took in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -311,16 +317,14 @@ impl Context<'_> {
         let stored = w.changes_of(incident)?;
         let mut creator = w.creator_of(incident)?;
         let mut kept: Vec<&SignedChange> = Vec::new();
-        let rebuild = |kept: &[&SignedChange]| {
-            IncidentDocument::from_changes(
-                stored
-                    .iter()
-                    .map(Vec::as_slice)
-                    .chain(kept.iter().map(|c| c.bytes.as_slice())),
-            )
-            .map_err(|_| StoreError::Damaged("a stored incident no longer loads".into()))
-        };
-        let mut doc = rebuild(&kept)?;
+        let damaged = |_| StoreError::Damaged("a stored incident no longer loads".into());
+        let mut doc =
+            IncidentDocument::from_changes(stored.iter().map(Vec::as_slice)).map_err(damaged)?;
+        // What holds, to go back to when an applied change is refused: the document
+        // as first loaded (copied only when a first refusal needs it, loaded again
+        // from the store then), and the changes kept since.
+        let mut holds: Option<(IncidentDocument, usize)> = None;
+        let mut undone = 0;
         // Personal data written unsealed before sealing existed stays where it already
         // is; it spreads to no other device.
         let open_here = doc.has_open_personal();
@@ -339,6 +343,13 @@ impl Context<'_> {
                 }
                 if self.equivocators.contains(&change.author) {
                     self.refuse(&Refusal::Equivocation, change, tally);
+                    continue;
+                }
+                if undone >= MAX_UNDONE_PER_INCIDENT {
+                    let reason = Refusal::DoesNotApply(
+                        "too many refused changes to this incident in one batch".into(),
+                    );
+                    self.refuse(&reason, change, tally);
                     continue;
                 }
                 let shape = match IncidentDocument::shape(&change.bytes) {
@@ -394,8 +405,21 @@ impl Context<'_> {
                 };
                 self.refuse(&reason, change, tally);
                 // A refused change may have left the document changed or unusable:
-                // start again from what holds.
-                doc = rebuild(&kept)?;
+                // go back to what holds (a copy, not a reload of every change).
+                undone += 1;
+                let (base, applied) = match holds.take() {
+                    Some(held) => held,
+                    None => (
+                        IncidentDocument::from_changes(stored.iter().map(Vec::as_slice))
+                            .map_err(damaged)?,
+                        0,
+                    ),
+                };
+                let mut back = base;
+                back.apply(kept[applied..].iter().map(|c| c.bytes.as_slice()))
+                    .map_err(damaged)?;
+                doc = back.clone();
+                holds = Some((back, kept.len()));
             }
             if early.is_empty() || kept.len() == kept_before {
                 waiting.extend(early.into_iter().cloned());

@@ -594,3 +594,54 @@ fn a_repeated_listing_of_everything_sends_each_item_once() {
         "{bytes} bytes out for a store of {store_bytes}"
     );
 }
+
+/// Issue 12, attack 4: changes built to be refused only once applied (an unknown
+/// category), each on the incident's head so that each applies. Each is undone
+/// from a copy of what holds, at most `MAX_UNDONE_PER_INCIDENT` a batch (the rest
+/// are refused unread); the incident stays as it was, and an honest edit in the
+/// next batch applies.
+#[test]
+fn changes_refused_once_applied_are_undone_and_capped() {
+    let (mut hq, mut field) = team();
+    let logged = field.log("Almaty");
+    push(&mut field, &mut hq, vec![WireChange::from(logged.clone())]);
+    let broken: Vec<WireChange> = (0..40)
+        .map(|i| edit(&field, &logged, |inc| inc.category = format!("no_such_{i}")))
+        .collect();
+    // An honest edit, and one broken on top of it.
+    let valid = edit(&field, &logged, |inc| inc.place.city = "Taraz".into());
+    let broken_after = {
+        let mut doc =
+            IncidentDocument::from_changes([logged.bytes.as_slice(), valid.bytes.as_slice()])
+                .unwrap();
+        let mut incident = doc.incident().unwrap();
+        incident.category = "no_such_category".into();
+        let actor = field.key.public().to_bytes();
+        let encoded = doc
+            .update(&actor, &incident, None, 1_700_000_200)
+            .unwrap()
+            .unwrap();
+        WireChange::from(sign(&field.key, &logged.incident, encoded))
+    };
+    let stats = push(&mut field, &mut hq, broken);
+    assert_eq!(
+        (stats.refused, stats.changes_received),
+        (40, 0),
+        "{stats:?}"
+    );
+    let summary = &hq.store.list(&Default::default()).unwrap()[0];
+    assert_eq!(
+        (summary.category.as_str(), summary.city.as_str()),
+        ("arbitrary_detention", "Almaty")
+    );
+    // The honest edit applies, and the broken one after it in the same batch is
+    // undone back to it, not to before it.
+    let stats = push(&mut field, &mut hq, vec![valid, broken_after]);
+    assert_eq!((stats.refused, stats.changes_received), (1, 1), "{stats:?}");
+    let summary = &hq.store.list(&Default::default()).unwrap()[0];
+    assert_eq!(
+        (summary.category.as_str(), summary.city.as_str()),
+        ("arbitrary_detention", "Taraz")
+    );
+    assert!(hq.store.equivocations().unwrap().is_empty());
+}
