@@ -4,6 +4,7 @@
 //!
 //! Pure: no IO, no clock, no randomness except where a caller asks for a new id.
 
+pub mod change_bounds;
 pub mod document;
 pub mod incident;
 pub mod names;

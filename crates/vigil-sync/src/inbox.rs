@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_model::change_bounds::inflated_size;
 use vigil_model::document::{DocumentError, IncidentDocument};
 use vigil_model::{IncidentId, Taxonomy};
 use vigil_store::{Equivocation, SignedChange, Store, StoreError, Writer};
@@ -13,12 +14,23 @@ use crate::authority::{self, Verdict};
 use crate::frame::WireEntry;
 use crate::membership::SignedEntry;
 use crate::sealing::{ReadError, Readable};
-use crate::signing::{WireChange, verify};
+use crate::signing::{WireChange, check_signature, vouched};
 use crate::{Refusal, Roster};
 
-/// Changes waiting for their history are held at most up to this many bytes;
-/// beyond, they are dropped (and come again at the next sync).
-const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
+/// Changes held in memory (waiting for their history, or for the entry that admits
+/// their author) take at most this many bytes, counted with the structures that
+/// hold them; beyond, they are dropped (and come again at the next sync).
+pub const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bytes the changes of one batch may take once inflated (each change also has its
+/// own bound, `vigil_model::change_bounds`): several times an honest batch, which
+/// carries half a MiB of compressed changes.
+pub const MAX_BATCH_INFLATED: usize = 64 * 1024 * 1024;
+
+/// What holding `change` costs, in bytes.
+fn held_cost(change: &SignedChange) -> usize {
+    change.bytes.len() + std::mem::size_of::<SignedChange>()
+}
 
 /// Changes of one incident in one batch that may be refused after they were applied
 /// (each costs a copy of the incident's document to go back to); the incident's
@@ -99,14 +111,14 @@ pub struct Inbox {
     taxonomy: Taxonomy,
     /// Verified changes whose earlier changes have not arrived yet.
     pending: Vec<SignedChange>,
-    /// Changes by authors not (yet) known here: the membership entry that admits
-    /// them may come later in the session.
-    unknown_authors: Vec<WireChange>,
+    /// Changes by authors not (yet) known here, their signatures checked: the
+    /// membership entry that admits them may come later in the session.
+    unknown_authors: Vec<SignedChange>,
     /// Whether membership changed since `unknown_authors` were last checked: only
-    /// then can checking them again admit any (checking is an ed25519 verification
-    /// each, so not at every frame).
+    /// then can checking them again admit any.
     members_changed: bool,
-    pending_bytes: usize,
+    /// What `pending` and `unknown_authors` hold, by [`held_cost`].
+    held_bytes: usize,
     /// Totals so far.
     pub tally: Tally,
 }
@@ -124,7 +136,7 @@ impl Inbox {
             pending: Vec::new(),
             unknown_authors: Vec::new(),
             members_changed: false,
-            pending_bytes: 0,
+            held_bytes: 0,
             tally: Tally::default(),
         }
     }
@@ -188,27 +200,50 @@ impl Inbox {
         changes: Vec<WireChange>,
     ) -> Result<(), StoreError> {
         let mut by_incident: BTreeMap<IncidentId, Vec<SignedChange>> = BTreeMap::new();
+        let mut refusals = Refusals::default();
+        // Signatures first, once per change: what waits for its author's entry is
+        // checked again against the team alone, and only when the team changed.
+        let mut checked = Vec::with_capacity(changes.len());
+        let mut inflated = 0usize;
+        for wire in changes {
+            // What Automerge will inflate, bounded before it does.
+            inflated = inflated.saturating_add(inflated_size(&wire.bytes).unwrap_or(0));
+            if inflated > MAX_BATCH_INFLATED {
+                let reason = Refusal::Malformed("the batch inflates past its bound".into());
+                refusals.add(&reason, wire.author);
+                self.tally.refused += 1;
+                continue;
+            }
+            match check_signature(&wire) {
+                Ok(change) => checked.push(change),
+                Err((reason, author)) => {
+                    refusals.add(&reason, author);
+                    self.tally.refused += 1;
+                }
+            }
+        }
         let retried = if std::mem::take(&mut self.members_changed) {
             std::mem::take(&mut self.unknown_authors)
         } else {
             Vec::new()
         };
-        self.pending_bytes = self.unknown_authors.iter().map(|w| w.bytes.len()).sum();
-        let mut refusals = Refusals::default();
-        for wire in retried.into_iter().chain(changes) {
-            match verify(&wire, roster) {
-                Ok(change) => by_incident
+        let still_held = self.unknown_authors.iter().chain(&self.pending);
+        self.held_bytes = still_held.map(held_cost).sum();
+        for change in retried.into_iter().chain(checked) {
+            match vouched(&change, roster) {
+                Ok(()) => by_incident
                     .entry(change.incident.clone())
                     .or_default()
                     .push(change),
-                Err((Refusal::UnknownAuthor, Some(_)))
-                    if self.pending_bytes + wire.bytes.len() <= MAX_PENDING_BYTES =>
+                // Its author's entry may come later in the session.
+                Err(Refusal::UnknownAuthor)
+                    if self.held_bytes + held_cost(&change) <= MAX_HELD_BYTES =>
                 {
-                    self.pending_bytes += wire.bytes.len();
-                    self.unknown_authors.push(wire);
+                    self.held_bytes += held_cost(&change);
+                    self.unknown_authors.push(change);
                 }
-                Err((reason, author)) => {
-                    refusals.add(&reason, author);
+                Err(reason) => {
+                    refusals.add(&reason, Some(change.author));
                     self.tally.refused += 1;
                 }
             }
@@ -217,11 +252,11 @@ impl Inbox {
         // of their own incident: nothing else can bring that history.
         for change in std::mem::take(&mut self.pending) {
             match by_incident.get_mut(&change.incident) {
-                Some(batch) => batch.push(change),
-                None => {
-                    self.pending_bytes += change.bytes.len();
-                    self.pending.push(change);
+                Some(batch) => {
+                    self.held_bytes = self.held_bytes.saturating_sub(held_cost(&change));
+                    batch.push(change);
                 }
+                None => self.pending.push(change),
             }
         }
         if by_incident.is_empty() {
@@ -254,14 +289,19 @@ impl Inbox {
         self.tally.already_had += tally.already_had;
         self.tally.incidents += tally.incidents;
         for change in waiting {
-            if self.pending_bytes + change.bytes.len() > MAX_PENDING_BYTES {
+            if self.held_bytes + held_cost(&change) > MAX_HELD_BYTES {
                 self.tally.refused += 1;
                 continue;
             }
-            self.pending_bytes += change.bytes.len();
+            self.held_bytes += held_cost(&change);
             self.pending.push(change);
         }
         Ok(())
+    }
+
+    /// What the changes held in memory cost, by the measure of [`MAX_HELD_BYTES`].
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// Ends the intake: changes still waiting for their history are dropped and
@@ -276,18 +316,13 @@ impl Inbox {
             );
         }
         let mut refusals = Refusals::default();
-        for wire in std::mem::take(&mut self.unknown_authors) {
-            let author = wire.author.or_else(|| {
-                IncidentDocument::decode_change(&wire.bytes)
-                    .ok()
-                    .and_then(|c| c.actor.try_into().ok())
-            });
-            refusals.add(&Refusal::UnknownAuthor, author);
+        for change in std::mem::take(&mut self.unknown_authors) {
+            refusals.add(&Refusal::UnknownAuthor, Some(change.author));
             self.tally.refused += 1;
         }
         refusals.log("changes");
         self.pending.clear();
-        self.pending_bytes = 0;
+        self.held_bytes = 0;
         dropped
     }
 }

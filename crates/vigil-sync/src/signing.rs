@@ -63,16 +63,14 @@ impl From<SignedChange> for WireChange {
     }
 }
 
-/// Checks a change from outside before anything applies it: it decodes, its
-/// signature verifies, its author is an active member (or a revoked one and the
-/// change is dated before the revocation's cutoff), and its Automerge actor is its
-/// author (or the import actor of its incident). What the author may write in the
-/// incident is judged next, against its history (`authority`). On refusal, also
-/// says which device the change claimed as its author, for the log.
-pub fn verify(
-    wire: &WireChange,
-    roster: &Roster,
-) -> Result<SignedChange, (Refusal, Option<[u8; 32]>)> {
+/// Checks a change from outside before anything applies it, first without the
+/// team: it decodes, names a valid author key that signed it, and its Automerge
+/// actor is that author (or its incident's import actor). A change that passes is
+/// not checked again while it waits for the membership entry that admits its
+/// author; [`vouched`] then says whether the team admits it. What the author may
+/// write in the incident is judged next, against its history (`authority`). On
+/// refusal, also says which device the change claimed as its author, for the log.
+pub fn check_signature(wire: &WireChange) -> Result<SignedChange, (Refusal, Option<[u8; 32]>)> {
     let change = IncidentDocument::decode_change(&wire.bytes).map_err(|_| {
         (
             Refusal::Malformed("not an Automerge change".into()),
@@ -94,18 +92,12 @@ pub fn verify(
         .try_into()
         .map_err(|_| refuse(Refusal::Malformed("signature is not 64 bytes".into())))?;
     let incident = IncidentId::from_bytes(wire.incident);
-    let author =
-        DevicePublicKey::from_bytes(&claimed).map_err(|_| refuse(Refusal::UnknownAuthor))?;
+    // No membership entry can ever admit a key that is not one.
+    let author = DevicePublicKey::from_bytes(&claimed)
+        .map_err(|_| refuse(Refusal::Malformed("its author is no valid key".into())))?;
     author
         .verify(&message(&incident, &change.hash), &signature)
         .map_err(|_| refuse(Refusal::BadSignature))?;
-    if !roster.vouches_for(&claimed, change.time) {
-        return Err(refuse(if roster.is_revoked(&claimed) {
-            Refusal::RevokedAuthor
-        } else {
-            Refusal::UnknownAuthor
-        }));
-    }
     if change.actor != claimed && change.actor != import_actor(&incident) {
         return Err(refuse(Refusal::ForeignActor));
     }
@@ -117,4 +109,17 @@ pub fn verify(
         signature,
         time: change.time,
     })
+}
+
+/// The check that depends on the team: the author of a change whose signature
+/// verified is an active member, or a revoked one and the change is dated before
+/// the revocation's cutoff.
+pub fn vouched(change: &SignedChange, roster: &Roster) -> Result<(), Refusal> {
+    if roster.vouches_for(&change.author, change.time) {
+        Ok(())
+    } else if roster.is_revoked(&change.author) {
+        Err(Refusal::RevokedAuthor)
+    } else {
+        Err(Refusal::UnknownAuthor)
+    }
 }

@@ -645,3 +645,89 @@ fn changes_refused_once_applied_are_undone_and_capped() {
     );
     assert!(hq.store.equivocations().unwrap().is_empty());
 }
+
+/// Changes whose author no entry admits (yet) wait, counted with the structures
+/// that hold them; a change naming an author that is no key at all can never be
+/// admitted and is refused at once, before any signature check, and never held.
+#[test]
+fn changes_of_unknown_authors_are_held_counted_whole_and_non_keys_refused_at_once() {
+    let (hq, _) = team();
+    let mut hq = hq;
+    let mut stranger = Device::new(DeviceKey::generate(), &hq.roster);
+    let changes: Vec<WireChange> = (0..20)
+        .map(|i| WireChange::from(stranger.log(&format!("City {i}"))))
+        .collect();
+    let bytes: usize = changes.iter().map(|c| c.bytes.len()).sum();
+    let mut inbox = Inbox::new(&hq.key, &Taxonomy::default_taxonomy());
+    inbox
+        .accept_changes(&mut hq.store, &hq.roster, changes.clone())
+        .unwrap();
+    assert_eq!(inbox.tally.refused, 0, "held, not refused");
+    let held = inbox.held_bytes();
+    assert!(
+        held >= bytes + 20 * std::mem::size_of::<SignedChange>(),
+        "{held}"
+    );
+
+    // Half of all 32-byte strings are no point of the curve.
+    let no_key = (0u8..=255)
+        .map(|b| [b; 32])
+        .find(|k| vigil_crypto::DevicePublicKey::from_bytes(k).is_err())
+        .unwrap();
+    let forged: Vec<WireChange> = changes
+        .iter()
+        .map(|c| WireChange {
+            author: Some(no_key),
+            ..c.clone()
+        })
+        .collect();
+    inbox
+        .accept_changes(&mut hq.store, &hq.roster, forged)
+        .unwrap();
+    assert_eq!(inbox.tally.refused, 20);
+    assert_eq!(inbox.held_bytes(), held, "nothing more held");
+    // Nobody admitted the stranger: its changes are refused when the intake ends.
+    assert_eq!(inbox.finish(), 0);
+    assert_eq!((inbox.tally.refused, inbox.held_bytes()), (40, 0));
+}
+
+/// A batch of changes that inflate to more than `MAX_BATCH_INFLATED` (a megabyte
+/// of one letter compresses to a kilobyte): those past the bound are refused before
+/// Automerge inflates them; the rest are taken (here held, their author unknown).
+#[test]
+fn a_batch_inflating_past_its_bound_is_refused_past_it() {
+    let (mut hq, _) = team();
+    let stranger = DeviceKey::generate();
+    let actor = stranger.public().to_bytes();
+    let changes: Vec<WireChange> = (0..72)
+        .map(|_| {
+            let mut incident = Incident::example();
+            incident.id = vigil_model::IncidentId::random();
+            incident.personal.description = "a".repeat(1_000_000);
+            let personal = PersonalPart::Open(incident.personal.clone());
+            let (_, change) =
+                IncidentDocument::create(&actor, &incident, &personal, 1_700_000_000, "created")
+                    .unwrap();
+            WireChange::from(sign(&stranger, &incident.id, change))
+        })
+        .collect();
+    let sizes: Vec<usize> = changes
+        .iter()
+        .map(|c| vigil_model::change_bounds::inflated_size(&c.bytes).unwrap())
+        .collect();
+    assert!(changes.iter().all(|c| c.bytes.len() < 20_000));
+    let within = sizes
+        .iter()
+        .scan(0, |total, size| {
+            *total += size;
+            Some(*total)
+        })
+        .take_while(|total| *total <= crate::MAX_BATCH_INFLATED)
+        .count();
+    assert!(within < changes.len(), "the batch passes the bound");
+    let mut inbox = Inbox::new(&hq.key, &Taxonomy::default_taxonomy());
+    inbox
+        .accept_changes(&mut hq.store, &hq.roster, changes.clone())
+        .unwrap();
+    assert_eq!(inbox.tally.refused as usize, changes.len() - within);
+}
