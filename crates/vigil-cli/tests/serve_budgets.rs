@@ -106,10 +106,10 @@ fn serving_team(incidents: usize) -> (Vigil, Vigil, Server, String) {
 /// A proof as large as a newcomer may send (up to the entries a frame may carry), of
 /// entries that decode and carry good signatures by a key nobody admitted: each
 /// costs the server a signature check before it finds the proof admits nobody.
-fn heavy_proof() -> Vec<u8> {
+fn heavy_proof() -> (Vec<u8>, usize) {
     let key = DeviceKey::generate();
     let mut entries = Vec::new();
-    let mut frame = Frame::Members(Vec::new()).encode();
+    let (mut frame, mut count) = (Frame::Members(Vec::new()).encode(), 0);
     while entries.len() < vigil_sync::frame::MAX_ENTRIES {
         let entry = Entry {
             team: [7; 32],
@@ -128,15 +128,15 @@ fn heavy_proof() -> Vec<u8> {
             bytes: signed.bytes,
             signature: signed.signature.to_vec(),
         });
-        if entries.len() % 128 == 0 {
+        if entries.len() % 128 == 0 || entries.len() == vigil_sync::frame::MAX_ENTRIES {
             let next = Frame::Members(entries.clone()).encode();
             if next.len() > 500 * 1024 {
                 break;
             }
-            frame = next;
+            (frame, count) = (next, entries.len());
         }
     }
-    frame
+    (frame, count)
 }
 
 /// How one stranger misbehaves.
@@ -199,7 +199,8 @@ fn two_hundred_strangers_cost_a_serving_laptop_bounded_memory() {
     let pid = server.child.id();
     let idle = rss_kib(pid);
     let addr: SocketAddr = server.addr.parse().unwrap();
-    let proof = Arc::new(heavy_proof());
+    let (proof, entries) = heavy_proof();
+    let proof = Arc::new(proof);
     let peak = Peak::watch(pid);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -242,7 +243,7 @@ fn two_hundred_strangers_cost_a_serving_laptop_bounded_memory() {
     let longest = admitted.iter().max().copied().unwrap_or_default();
     println!(
         "idle {} MiB, peak {} MiB; {} of 200 strangers got a connection, held at most {longest:?}; \
-         the observer's sync took {synced:?}",
+         proofs of {entries} entries; the observer's sync took {synced:?}",
         idle / 1024,
         peak / 1024,
         admitted.len()
@@ -261,18 +262,49 @@ fn two_hundred_strangers_cost_a_serving_laptop_bounded_memory() {
 }
 
 /// Issue 12, attack 3, against the binary: a member repeats "I have nothing"
-/// (16 bytes) 150 times without reading. The server answers with each item once,
-/// within its memory ceiling, and ends the session.
+/// (16 bytes) 150 times and reads nothing for a while. The vault holds more than
+/// the memory ceiling (a hundred reports with long descriptions), so a server that
+/// built its answer in memory would pass it; this one reads each frame from the
+/// store as its send queue has room, sends each item at most once, ends the session
+/// after `MAX_RECONCILE_FRAMES`, and goes on serving.
 #[test]
-fn a_member_repeating_a_full_listing_costs_the_server_one_store() {
-    let (hq, field, server, invite) = serving_team(60);
+fn a_member_repeating_a_full_listing_costs_the_server_a_send_queue() {
+    let (hq, field, server, invite) = serving_team(0);
+    let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+    let lines: Vec<String> = (0..100)
+        .map(|i| {
+            let description: String = (0..800_000)
+                .map(|_| {
+                    noise ^= noise << 13;
+                    noise ^= noise >> 7;
+                    noise ^= noise << 17;
+                    char::from(b'a' + (noise % 26) as u8)
+                })
+                .collect();
+            serde_json::json!({
+                "report_id": format!("00000000-0000-4000-8000-{i:012}"),
+                "reported_at": "2021-01-10T15:00:00+06:00", "affected_role": "protester",
+                "phase": "election_day",
+                "category": "arbitrary_detention", "occurred_at": "2021-01-10T14:30:00+06:00",
+                "city": "Almaty", "region": "Almaty", "people_count": 1,
+                "description": description,
+            })
+            .to_string()
+        })
+        .collect();
+    let file = hq.file("long.jsonl", &lines.join("\n"));
+    hq.ok(&["import", s(&file)]);
+    let space = dir_size(&hq.vault);
+    assert!(space > 2 * CEILING_MIB * 1024 * 1024, "{space}");
+    std::thread::sleep(Duration::from_millis(500));
+
     let pid = server.child.id();
     let idle = rss_kib(pid);
     let addr: SocketAddr = server.addr.parse().unwrap();
     let invite = vigil_core::Invite::decode(&invite).unwrap();
     let peak = Peak::watch(pid);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (frames_in, bytes_out, changes) = runtime.block_on(async move {
+    let (frames_in, bytes_out, changes, distinct) = runtime.block_on(async move {
         let member = DeviceKey::generate();
         let endpoint =
             Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
@@ -288,38 +320,39 @@ fn a_member_repeating_a_full_listing_costs_the_server_one_store() {
         let nothing = Frame::Reconcile(Items::new(Vec::new()).initial()).encode();
         assert!(nothing.len() <= 16);
         let (mut sender, mut receiver) = stream.split();
-        let mut frames_in = 0;
-        for _ in 0..150 {
-            if sender.send(&nothing).await.is_err() {
-                break;
+        let flood = tokio::spawn(async move {
+            let mut sent = 0;
+            for _ in 0..150 {
+                if sender.send(&nothing).await.is_err() {
+                    break;
+                }
+                sent += 1;
             }
-            frames_in += 1;
-        }
+            sent
+        });
         // Reads nothing for a while, then everything.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let (mut bytes_out, mut changes) = (0, 0);
+        let (mut bytes_out, mut changes, mut distinct) = (0, 0, std::collections::HashSet::new());
         while let Ok(Some(frame)) = receiver.recv().await {
             bytes_out += frame.len() as u64;
             if let Ok(Frame::Changes(c)) = Frame::decode(&frame) {
                 changes += c.len();
+                distinct.extend(c.into_iter().map(|c| c.bytes));
             }
         }
-        (frames_in, bytes_out, changes)
+        (flood.await.unwrap(), bytes_out, changes, distinct.len())
     });
     let peak = peak.kib();
     let held = hq.json(&["info", "--json"])["changes"].as_u64().unwrap();
-    let space = dir_size(&hq.vault);
     println!(
-        "{frames_in} x 16 B in, {bytes_out} B out ({changes} changes of {held}); vault {space} B; \
-         idle {} MiB, peak {} MiB",
+        "{frames_in} x 16 B sent, {bytes_out} B out ({changes} of {held} changes); \
+         vault {space} B; idle {} MiB, peak {} MiB",
         idle / 1024,
         peak / 1024
     );
-    assert_eq!(changes as u64, held, "each change once");
-    assert!(
-        bytes_out < space,
-        "{bytes_out} B out; the vault is {space} B"
-    );
+    assert!(frames_in > vigil_sync::MAX_RECONCILE_FRAMES, "{frames_in}");
+    assert_eq!(changes, distinct, "each item at most once");
+    assert!(changes as u64 <= held && bytes_out < space);
     assert!(
         peak < idle + CEILING_MIB * 1024,
         "{} MiB above idle",

@@ -37,6 +37,9 @@ const MAX_BUNDLE_CHANGES: usize = 1 << 20;
 /// Changes read from the log per query while exporting, and applied per transaction
 /// while importing.
 const BATCH: usize = 2_000;
+/// Bytes of changes applied per transaction while importing, at most (unless one
+/// change is larger): a session's batch.
+const BATCH_BYTES: usize = 512 * 1024;
 
 #[derive(Serialize)]
 struct Sealed<'a> {
@@ -193,11 +196,22 @@ impl Vault {
                 "its exporting device is not an active member of the team",
             ));
         }
-        let mut changes = content.changes;
-        while !changes.is_empty() {
-            let rest = changes.split_off(changes.len().min(BATCH));
-            inbox.accept_changes(&mut self.store, roster, changes)?;
-            changes = rest;
+        // Batches as a session sends them (by bytes, as well as by count), so that an
+        // honest bundle stays within what the inbox takes in one batch.
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        for change in content.changes {
+            if !batch.is_empty()
+                && (batch.len() == BATCH || batch_bytes + change.bytes.len() > BATCH_BYTES)
+            {
+                inbox.accept_changes(&mut self.store, roster, std::mem::take(&mut batch))?;
+                batch_bytes = 0;
+            }
+            batch_bytes += change.bytes.len();
+            batch.push(change);
+        }
+        if !batch.is_empty() {
+            inbox.accept_changes(&mut self.store, roster, batch)?;
         }
         let incomplete = inbox.finish();
         self.refresh_policy()?;

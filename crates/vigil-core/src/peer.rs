@@ -257,9 +257,9 @@ async fn dial<T>(
         })
 }
 
-/// Frames waiting to be sent, at most: about 16 MiB of change batches. A peer that
-/// does not read stops this side reading its frames once they are queued, rather
-/// than making it hold an unbounded answer in memory.
+/// Frames waiting to be sent, at most: about 16 MiB of change batches. The session
+/// reads its next frame from the store only when there is room, so what it owes a
+/// peer that does not read waits as hashes, not as frames in memory.
 pub const SEND_QUEUE: usize = 32;
 
 /// Sends frames from a task of its own, so that receiving does not wait on each

@@ -1,12 +1,14 @@
 //! Bounds on a change from outside, read from its bytes before Automerge reads it.
 //!
 //! Automerge inflates a compressed change whole, and walks every operation a change
-//! declares to verify it. A change's columns are run-length encoded, so a change of
-//! a few dozen bytes can declare billions of operations ("set this key to null",
-//! repeated), and a compressed one can inflate to gigabytes: either would hold the
-//! device (and its vault) for good. This reads the chunk header, inflates at most
-//! [`MAX_CHANGE_INFLATED`] bytes, and counts the operations from the run lengths of
-//! the action column without walking them.
+//! declares to verify it, with each operation's list of predecessors. A change's
+//! columns are run-length encoded, so a change of a few dozen bytes can declare
+//! billions of operations ("set this key to null", repeated), or one operation with
+//! billions of predecessors, and a compressed one can inflate to gigabytes: any of
+//! these would hold the device (and its vault) for good, or exhaust its memory. This
+//! reads the chunk header, inflates at most [`MAX_CHANGE_INFLATED`] bytes, and
+//! counts operations and predecessors from the run lengths of their columns without
+//! walking them.
 //!
 //! The layout read here is Automerge's binary change format: a chunk header (magic,
 //! checksum, type, length), then the change (dependencies, actor, sequence number,
@@ -21,22 +23,34 @@ use crate::document::DocumentError;
 /// takes about a megabyte; an incident's usual change, a few hundred bytes.
 pub const MAX_CHANGE_INFLATED: usize = 4 * 1024 * 1024;
 
-/// Operations a change may declare for each byte it takes inflated, beyond the
-/// first 1,024: each operation of a Vigil change carries a key or a value, and runs
-/// of operations that carry neither (deleting a list) compress to a few bytes for
-/// any length, which the allowance covers.
-const OPS_PER_BYTE: u64 = 4;
-const OPS_ALLOWANCE: u64 = 1024;
+/// Operations one change may declare, and predecessors in all: Vigil writes every
+/// field as one value (texts included), so its changes carry tens of operations,
+/// an import's first change a few hundred.
+pub const MAX_CHANGE_OPS: u64 = 65_536;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const CHANGE: u8 = 1;
 const COMPRESSED_CHANGE: u8 = 2;
-/// The action column: id 4, run-length encoded integers.
+/// The action column: id 4, run-length encoded integers. One value per operation.
 const ACTION_COLUMN: u64 = (4 << 4) | 2;
+/// Columns of this type hold, per operation, how many entries a nested list has
+/// (the predecessors' group column, id 7).
+const GROUP_TYPE: u64 = 0;
+const TYPE_MASK: u64 = 0b111;
 
-/// What a change takes once inflated, in bytes, if it is within the bounds; the
-/// error names which bound it passes.
-pub fn inflated_size(bytes: &[u8]) -> Result<usize, DocumentError> {
+/// What a change costs to read, from its bytes alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeSize {
+    /// Bytes once inflated.
+    pub inflated: usize,
+    /// Operations it declares, and the entries of their nested lists
+    /// (predecessors): what Automerge walks.
+    pub ops: u64,
+}
+
+/// What reading a change would cost, if it is within the bounds; the error names
+/// which bound it passes.
+pub fn measure(bytes: &[u8]) -> Result<ChangeSize, DocumentError> {
     let mut input = Input(bytes);
     if input.take(4)? != MAGIC {
         return Err(bad("it is not an Automerge chunk"));
@@ -54,11 +68,14 @@ pub fn inflated_size(bytes: &[u8]) -> Result<usize, DocumentError> {
         }
         _ => return Err(bad("it is not a change")),
     };
-    let ops = declared_ops(body)?;
-    if ops > OPS_ALLOWANCE + OPS_PER_BYTE * body.len() as u64 {
-        return Err(bad("it declares more operations than its bytes can hold"));
+    let (ops, nested) = declared(body)?;
+    if ops > MAX_CHANGE_OPS || nested > MAX_CHANGE_OPS {
+        return Err(bad("it declares more operations than a change may have"));
     }
-    Ok(body.len())
+    Ok(ChangeSize {
+        inflated: body.len(),
+        ops: ops + nested,
+    })
 }
 
 fn bad(why: &str) -> DocumentError {
@@ -77,9 +94,10 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, DocumentError> {
     Ok(inflated)
 }
 
-/// How many operations the change declares: the values of its action column,
-/// counted from the run lengths.
-fn declared_ops(body: &[u8]) -> Result<u64, DocumentError> {
+/// How many operations the change declares (the values of its action column) and
+/// how many entries their nested lists have (the sum of the values of its group
+/// columns), counted from the run lengths, saturating.
+fn declared(body: &[u8]) -> Result<(u64, u64), DocumentError> {
     let mut input = Input(body);
     let deps = input.length()?;
     input.take(deps.checked_mul(32).ok_or_else(truncated)?)?;
@@ -91,42 +109,51 @@ fn declared_ops(body: &[u8]) -> Result<u64, DocumentError> {
     for _ in 0..input.uleb()? {
         input.prefixed()?; // other actors
     }
-    let columns = input.uleb()?;
-    let (mut offset, mut action) = (0usize, None);
-    for _ in 0..columns {
+    let mut columns = Vec::new();
+    let mut offset = 0usize;
+    for _ in 0..input.uleb()? {
         let (spec, len) = (input.uleb()?, input.length()?);
-        if spec == ACTION_COLUMN {
-            action = Some((offset, len));
-        }
+        columns.push((spec, offset, len));
         offset = offset.checked_add(len).ok_or_else(truncated)?;
     }
     let data = input.take(offset)?;
-    let Some((start, len)) = action else {
-        return Ok(0);
-    };
-    let mut column = Input(&data[start..start + len]);
-    let mut ops: u64 = 0;
+    let (mut ops, mut nested) = (0u64, 0u64);
+    for (spec, start, len) in columns {
+        let column = &data[start..start + len];
+        if spec == ACTION_COLUMN {
+            ops = ops.saturating_add(runs(column, |_| 1)?);
+        } else if spec & TYPE_MASK == GROUP_TYPE {
+            nested = nested.saturating_add(runs(column, |value| value)?);
+        }
+    }
+    Ok((ops, nested))
+}
+
+/// The sum of `weight(value)` over a run-length encoded column of unsigned values,
+/// run by run: a run of `n` copies of one value, `n` literal values, or `n` nulls
+/// (which weigh nothing).
+fn runs(column: &[u8], weight: impl Fn(u64) -> u64) -> Result<u64, DocumentError> {
+    let mut column = Input(column);
+    let mut total: u64 = 0;
     while !column.0.is_empty() {
         let count = column.sleb()?;
         let run = match count {
-            // A run of one value.
-            1.. => {
-                column.uleb()?;
-                count.unsigned_abs()
-            }
-            // Literal values, each written out.
+            1.. => weight(column.uleb()?).saturating_mul(count.unsigned_abs()),
             ..=-1 => {
+                let mut sum: u64 = 0;
                 for _ in 0..count.unsigned_abs() {
-                    column.uleb()?;
+                    sum = sum.saturating_add(weight(column.uleb()?));
                 }
-                count.unsigned_abs()
+                sum
             }
-            // A run of nulls.
-            0 => column.uleb()?,
+            0 => {
+                column.uleb()?;
+                0
+            }
         };
-        ops = ops.saturating_add(run);
+        total = total.saturating_add(run);
     }
-    Ok(ops)
+    Ok(total)
 }
 
 fn truncated() -> DocumentError {
@@ -240,21 +267,39 @@ mod tests {
         out
     }
 
-    /// A change whose only column is an action column of `runs` (count, value).
-    fn declaring(runs: &[(i64, u64)]) -> Vec<u8> {
+    /// A run-length encoded column of `runs` (count, value).
+    fn column(runs: &[(i64, u64)]) -> Vec<u8> {
         let mut column = Vec::new();
         for &(count, value) in runs {
             sleb(count, &mut column);
             uleb(value, &mut column);
         }
+        column
+    }
+
+    /// The body of a change whose only columns are `columns` (spec, data).
+    fn body(columns: &[(u64, Vec<u8>)]) -> Vec<u8> {
         let mut body = vec![0, 32];
         body.extend([9; 32]);
-        body.extend([1, 1, 0, 0, 0, 1]); // seq, start op, time, message, actors, columns
-        uleb(ACTION_COLUMN, &mut body);
-        uleb(column.len() as u64, &mut body);
-        body.extend(column);
-        chunk(CHANGE, &body)
+        body.extend([1, 1, 0, 0, 0]); // seq, start op, time, message, other actors
+        uleb(columns.len() as u64, &mut body);
+        for (spec, data) in columns {
+            uleb(*spec, &mut body);
+            uleb(data.len() as u64, &mut body);
+        }
+        for (_, data) in columns {
+            body.extend(data);
+        }
+        body
     }
+
+    /// A change whose only column is an action column of `runs`.
+    fn declaring(runs: &[(i64, u64)]) -> Vec<u8> {
+        chunk(CHANGE, &body(&[(ACTION_COLUMN, column(runs))]))
+    }
+
+    /// The predecessors' group column (id 7).
+    const PRED_GROUP: u64 = 7 << 4;
 
     #[test]
     fn vigil_changes_pass_even_with_a_long_description() {
@@ -271,38 +316,56 @@ mod tests {
             let (mut doc, created) =
                 IncidentDocument::create(&[5; 32], &incident, &part, 1_700_000_000, "created")
                     .unwrap();
-            let size = inflated_size(&created.bytes).unwrap();
-            assert!(size >= created.bytes.len() / 2, "{size}");
+            let size = measure(&created.bytes).unwrap();
+            assert!(size.inflated >= created.bytes.len() / 2, "{size:?}");
+            assert!(size.ops > 10 && size.ops < 1000, "{size:?}");
             incident.place.city = format!("Taraz {i}");
             let edited = doc.update(&[5; 32], &incident, None, 1).unwrap().unwrap();
-            inflated_size(&edited.bytes).unwrap();
+            let size = measure(&edited.bytes).unwrap();
+            // The new city, and the old one as its predecessor.
+            assert_eq!(size.ops, 2, "{size:?}");
             IncidentDocument::decode_change(&edited.bytes).unwrap();
         }
     }
 
-    /// Forty bytes declaring a trillion operations: refused before Automerge would
-    /// walk them one by one, through the path every change from outside takes.
+    /// Forty bytes declaring a trillion operations, or one operation with a
+    /// trillion predecessors: refused before Automerge would walk them one by one
+    /// (or allocate them), through the path every change from outside takes.
     #[test]
-    fn a_change_declaring_more_operations_than_it_can_hold_is_refused() {
-        let bomb = declaring(&[(1 << 40, 1)]);
-        assert!(bomb.len() < 64);
-        let started = std::time::Instant::now();
-        let refused = IncidentDocument::decode_change(&bomb).unwrap_err();
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert!(refused.to_string().contains("more operations"), "{refused}");
-        // A few runs of honest length are not refused for their count.
-        assert!(inflated_size(&declaring(&[(100, 1), (200, 3)])).is_ok());
-        // Nor is a literal run, or nulls, within the allowance.
-        let mut column = Vec::new();
-        column.extend([0x7e, 1, 2]); // two literals
-        column.extend([0, 100]); // a hundred nulls
-        let mut body = vec![0, 0, 1, 1, 0, 0, 0, 1];
-        uleb(ACTION_COLUMN, &mut body);
-        uleb(column.len() as u64, &mut body);
-        body.extend(column);
-        assert_eq!(declared_ops(&body[..]).unwrap(), 102);
+    fn a_change_declaring_more_operations_than_it_may_is_refused() {
+        let many_ops = declaring(&[(1 << 40, 1)]);
+        let many_preds = chunk(
+            CHANGE,
+            &body(&[
+                (ACTION_COLUMN, column(&[(1, 1)])),
+                (PRED_GROUP, column(&[(1, 1 << 40)])),
+            ]),
+        );
+        for bomb in [many_ops, many_preds] {
+            assert!(bomb.len() < 64);
+            let started = std::time::Instant::now();
+            let refused = IncidentDocument::decode_change(&bomb).unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+            assert!(refused.to_string().contains("more operations"), "{refused}");
+        }
+        // Runs within the bound are counted, and their predecessors with them.
+        let within = body(&[
+            (ACTION_COLUMN, column(&[(100, 1), (200, 3)])),
+            (PRED_GROUP, column(&[(300, 1)])),
+        ]);
+        assert_eq!(declared(&within).unwrap(), (300, 300));
+        // Literal runs and nulls too.
+        let mut literal = Vec::new();
+        literal.extend([0x7e, 1, 2]); // two literals
+        literal.extend([0, 100]); // a hundred nulls
+        let mut literal_preds = Vec::new();
+        literal_preds.extend([0x7d, 1, 2, 3]); // three literals: 1 + 2 + 3
+        let literals = body(&[(ACTION_COLUMN, literal), (PRED_GROUP, literal_preds)]);
+        assert_eq!(declared(&literals).unwrap(), (2, 6));
+        let at_bound = declaring(&[(MAX_CHANGE_OPS as i64, 1)]);
+        assert!(measure(&at_bound).is_ok());
+        assert!(measure(&declaring(&[(MAX_CHANGE_OPS as i64 + 1, 1)])).is_err());
     }
-
     /// A compressed change inflating past the bound (a deflate bomb) is refused
     /// having inflated no more than the bound.
     #[test]
@@ -320,12 +383,9 @@ mod tests {
     fn truncated_and_foreign_chunks_are_refused_without_panicking() {
         let good = declaring(&[(3, 1)]);
         for len in 0..good.len() {
-            assert!(inflated_size(&good[..len]).is_err(), "{len}");
+            assert!(measure(&good[..len]).is_err(), "{len}");
         }
-        assert!(
-            inflated_size(&chunk(0, &[])).is_err(),
-            "a document is no change"
-        );
-        assert!(inflated_size(&[0xff; 64]).is_err());
+        assert!(measure(&chunk(0, &[])).is_err(), "a document is no change");
+        assert!(measure(&[0xff; 64]).is_err());
     }
 }

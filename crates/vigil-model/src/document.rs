@@ -555,7 +555,7 @@ fn inconsistent() -> DocumentError {
 }
 
 fn parse_change(bytes: &[u8]) -> Result<Change, DocumentError> {
-    crate::change_bounds::inflated_size(bytes)?;
+    crate::change_bounds::measure(bytes)?;
     contain_panics(|| {
         Change::from_bytes(bytes.to_vec()).map_err(|e| DocumentError::Automerge(e.to_string()))
     })

@@ -1,11 +1,11 @@
 //! The gate for everything from outside: each item is verified on its own, refused
 //! ones are counted and logged, and the rest is applied in one transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
-use vigil_model::change_bounds::inflated_size;
+use vigil_model::change_bounds::measure;
 use vigil_model::document::{DocumentError, IncidentDocument};
 use vigil_model::{IncidentId, Taxonomy};
 use vigil_store::{Equivocation, SignedChange, Store, StoreError, Writer};
@@ -22,20 +22,26 @@ use crate::{Refusal, Roster};
 /// hold them; beyond, they are dropped (and come again at the next sync).
 pub const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
 
-/// Bytes the changes of one batch may take once inflated (each change also has its
-/// own bound, `vigil_model::change_bounds`): several times an honest batch, which
-/// carries half a MiB of compressed changes.
+/// Bytes the changes of one batch may take once inflated, and operations (with
+/// their predecessors) they may declare in all; each change also has its own
+/// bounds (`vigil_model::change_bounds`). Several times an honest batch, which
+/// carries half a MiB of compressed changes of tens of operations each; past them,
+/// the batch's further changes are refused unread (and come again, in smaller
+/// batches, from an honest peer).
 pub const MAX_BATCH_INFLATED: usize = 64 * 1024 * 1024;
+/// See [`MAX_BATCH_INFLATED`].
+pub const MAX_BATCH_OPS: u64 = 1 << 20;
 
 /// What holding `change` costs, in bytes.
 fn held_cost(change: &SignedChange) -> usize {
     change.bytes.len() + std::mem::size_of::<SignedChange>()
 }
 
-/// Changes of one incident in one batch that may be refused after they were applied
-/// (each costs a copy of the incident's document to go back to); the incident's
-/// further changes in the batch are refused unread. An honest peer sends none: such
-/// a change was built to break the incident (an invalid field, names in the open).
+/// Changes of one author to one incident in one batch that may be refused after
+/// they were applied (each costs a copy of the incident's document to go back to);
+/// that author's further changes to the incident in the batch are refused unread,
+/// others' still count. An honest device makes none: such a change was built to
+/// break the incident (an invalid field, names in the open).
 pub const MAX_UNDONE_PER_INCIDENT: usize = 16;
 
 /// What an inbox took in.
@@ -204,16 +210,23 @@ impl Inbox {
         // Signatures first, once per change: what waits for its author's entry is
         // checked again against the team alone, and only when the team changed.
         let mut checked = Vec::with_capacity(changes.len());
-        let mut inflated = 0usize;
+        let (mut inflated, mut ops) = (0usize, 0u64);
         for wire in changes {
-            // What Automerge will inflate, bounded before it does.
-            inflated = inflated.saturating_add(inflated_size(&wire.bytes).unwrap_or(0));
-            if inflated > MAX_BATCH_INFLATED {
-                let reason = Refusal::Malformed("the batch inflates past its bound".into());
+            // What Automerge will inflate and walk, bounded before it does: once the
+            // batch has spent its budget, the rest is not even measured.
+            let within = inflated <= MAX_BATCH_INFLATED && ops <= MAX_BATCH_OPS;
+            let size = within.then(|| measure(&wire.bytes));
+            if let Some(Ok(size)) = size {
+                inflated = inflated.saturating_add(size.inflated);
+                ops = ops.saturating_add(size.ops);
+            }
+            if inflated > MAX_BATCH_INFLATED || ops > MAX_BATCH_OPS {
+                let reason = Refusal::Malformed("the batch is larger than a batch may be".into());
                 refusals.add(&reason, wire.author);
                 self.tally.refused += 1;
                 continue;
             }
+            // A change that passes no bound is refused below, when it is decoded.
             match check_signature(&wire) {
                 Ok(change) => checked.push(change),
                 Err((reason, author)) => {
@@ -359,7 +372,7 @@ impl Context<'_> {
         // as first loaded (copied only when a first refusal needs it, loaded again
         // from the store then), and the changes kept since.
         let mut holds: Option<(IncidentDocument, usize)> = None;
-        let mut undone = 0;
+        let mut undone: HashMap<[u8; 32], usize> = HashMap::new();
         // Personal data written unsealed before sealing existed stays where it already
         // is; it spreads to no other device.
         let open_here = doc.has_open_personal();
@@ -380,7 +393,7 @@ impl Context<'_> {
                     self.refuse(&Refusal::Equivocation, change, tally);
                     continue;
                 }
-                if undone >= MAX_UNDONE_PER_INCIDENT {
+                if undone.get(&change.author) >= Some(&MAX_UNDONE_PER_INCIDENT) {
                     let reason = Refusal::DoesNotApply(
                         "too many refused changes to this incident in one batch".into(),
                     );
@@ -441,7 +454,7 @@ impl Context<'_> {
                 self.refuse(&reason, change, tally);
                 // A refused change may have left the document changed or unusable:
                 // go back to what holds (a copy, not a reload of every change).
-                undone += 1;
+                *undone.entry(change.author).or_default() += 1;
                 let (base, applied) = match holds.take() {
                     Some(held) => held,
                     None => (

@@ -24,7 +24,9 @@ mod session;
 pub mod signing;
 
 pub use frame::{Frame, MAX_FRAME, PROTOCOL_VERSION};
-pub use inbox::{Inbox, MAX_BATCH_INFLATED, MAX_HELD_BYTES, MAX_UNDONE_PER_INCIDENT};
+pub use inbox::{
+    Inbox, MAX_BATCH_INFLATED, MAX_BATCH_OPS, MAX_HELD_BYTES, MAX_UNDONE_PER_INCIDENT,
+};
 pub use membership::{Member, Role, Roster};
 pub use session::{MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, Session, SyncStats};
 

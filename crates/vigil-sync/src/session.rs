@@ -376,6 +376,8 @@ impl Session {
                             self.stats.members_sent += entries.len() as u64;
                             break Frame::Members(entries);
                         }
+                        // None of these is held any more: the next ones, if any.
+                        continue;
                     }
                     let batch = self.next_batch(store)?;
                     if !batch.is_empty() {

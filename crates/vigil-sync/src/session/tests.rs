@@ -597,9 +597,9 @@ fn a_repeated_listing_of_everything_sends_each_item_once() {
 
 /// Issue 12, attack 4: changes built to be refused only once applied (an unknown
 /// category), each on the incident's head so that each applies. Each is undone
-/// from a copy of what holds, at most `MAX_UNDONE_PER_INCIDENT` a batch (the rest
-/// are refused unread); the incident stays as it was, and an honest edit in the
-/// next batch applies.
+/// from a copy of what holds, at most `MAX_UNDONE_PER_INCIDENT` of one author a
+/// batch (its further ones are refused unread, others' still count); the incident
+/// stays as it was, and an honest edit in the next batch applies.
 #[test]
 fn changes_refused_once_applied_are_undone_and_capped() {
     let (mut hq, mut field) = team();
@@ -623,10 +623,12 @@ fn changes_refused_once_applied_are_undone_and_capped() {
             .unwrap();
         WireChange::from(sign(&field.key, &logged.incident, encoded))
     };
-    let stats = push(&mut field, &mut hq, broken);
+    // The cap is the breaker's: a coordinator's decision after them still counts.
+    let reviewed = edit(&hq, &logged, |inc| inc.status = Status::Verified);
+    let stats = push(&mut field, &mut hq, [broken, vec![reviewed]].concat());
     assert_eq!(
         (stats.refused, stats.changes_received),
-        (40, 0),
+        (40, 1),
         "{stats:?}"
     );
     let summary = &hq.store.list(&Default::default()).unwrap()[0];
@@ -634,6 +636,7 @@ fn changes_refused_once_applied_are_undone_and_capped() {
         (summary.category.as_str(), summary.city.as_str()),
         ("arbitrary_detention", "Almaty")
     );
+    assert_eq!(summary.status, Status::Verified);
     // The honest edit applies, and the broken one after it in the same batch is
     // undone back to it, not to before it.
     let stats = push(&mut field, &mut hq, vec![valid, broken_after]);
@@ -713,7 +716,11 @@ fn a_batch_inflating_past_its_bound_is_refused_past_it() {
         .collect();
     let sizes: Vec<usize> = changes
         .iter()
-        .map(|c| vigil_model::change_bounds::inflated_size(&c.bytes).unwrap())
+        .map(|c| {
+            vigil_model::change_bounds::measure(&c.bytes)
+                .unwrap()
+                .inflated
+        })
         .collect();
     assert!(changes.iter().all(|c| c.bytes.len() < 20_000));
     let within = sizes
@@ -730,4 +737,40 @@ fn a_batch_inflating_past_its_bound_is_refused_past_it() {
         .accept_changes(&mut hq.store, &hq.roster, changes.clone())
         .unwrap();
     assert_eq!(inbox.tally.refused as usize, changes.len() - within);
+}
+
+/// A batch whose changes declare more operations in all than `MAX_BATCH_OPS`
+/// (each within its own bound: an open list of thousands of people): those past
+/// the bound are refused before they are read; the rest are taken (here held,
+/// their author unknown).
+#[test]
+fn a_batch_declaring_more_operations_than_a_batch_may_is_refused_past_it() {
+    let (mut hq, _) = team();
+    let stranger = DeviceKey::generate();
+    let actor = stranger.public().to_bytes();
+    let mut incident = Incident::example();
+    incident.personal.persons = (0..12_000)
+        .map(|i| vigil_model::Person {
+            id: format!("p{i}"),
+            name: format!("N{i}"),
+            role: None,
+            consent: false,
+        })
+        .collect();
+    let personal = PersonalPart::Open(incident.personal.clone());
+    let (_, change) =
+        IncidentDocument::create(&actor, &incident, &personal, 1_700_000_000, "created").unwrap();
+    let ops = vigil_model::change_bounds::measure(&change.bytes)
+        .unwrap()
+        .ops;
+    assert!(ops > 40_000, "{ops}");
+    let signed = WireChange::from(sign(&stranger, &incident.id, change));
+    let count = (crate::MAX_BATCH_OPS / ops) as usize + 3;
+    let mut inbox = Inbox::new(&hq.key, &Taxonomy::default_taxonomy());
+    inbox
+        .accept_changes(&mut hq.store, &hq.roster, vec![signed; count])
+        .unwrap();
+    let within = (crate::MAX_BATCH_OPS / ops) as usize;
+    // The ones past the bound are refused unread.
+    assert_eq!(inbox.tally.refused as usize, count - within);
 }
