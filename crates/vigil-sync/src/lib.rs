@@ -28,7 +28,9 @@ pub use inbox::{
     Inbox, MAX_BATCH_INFLATED, MAX_BATCH_OPS, MAX_HELD_BYTES, MAX_UNDONE_PER_INCIDENT,
 };
 pub use membership::{Member, Role, Roster};
-pub use session::{MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, Session, SyncStats};
+pub use session::{
+    MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, MAX_SESSION_REFUSALS, Session, SyncStats,
+};
 
 use vigil_store::StoreError;
 

@@ -44,6 +44,13 @@ pub const MAX_RECONCILE_FRAMES: u64 = 64;
 /// several times a whole campaign's store, far from a laptop's memory.
 pub const MAX_SESSION_BYTES: u64 = 1 << 30;
 
+/// Items of a peer's that may be refused in one session before the session ends.
+/// Each costs up to a signature check (and a change refused once applied, a copy
+/// of its incident): the bound keeps a flood of cheap bad items at seconds of work,
+/// far above what an honest relay carries (a seized phone's changes after its
+/// revocation, refused and relayed again at each sync).
+pub const MAX_SESSION_REFUSALS: u64 = 65_536;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Initiator,
@@ -311,6 +318,11 @@ impl Session {
             (Frame::Deflated(_), _) => {
                 return Err(SyncError::Protocol("a frame deflated twice".into()));
             }
+        }
+        if self.inbox.tally.refused > MAX_SESSION_REFUSALS {
+            return Err(SyncError::Protocol(
+                "more refused items than a session allows".into(),
+            ));
         }
         if self.side == Side::Initiator && self.reconciled && self.awaiting == 0 && !self.done_sent
         {

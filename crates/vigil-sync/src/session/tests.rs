@@ -774,3 +774,32 @@ fn a_batch_declaring_more_operations_than_a_batch_may_is_refused_past_it() {
     // The ones past the bound are refused unread.
     assert_eq!(inbox.tally.refused as usize, count - within);
 }
+
+/// A flood of bad items ends the session once `MAX_SESSION_REFUSALS` of them were
+/// refused, whatever the byte budget still allows: here changes naming an author
+/// that is no key, the cheapest to send and to refuse.
+#[test]
+fn a_session_ends_after_too_many_refusals() {
+    let (mut a, mut b) = team();
+    let change = WireChange::from(a.log("Almaty"));
+    let no_key = (0u8..=255)
+        .map(|k| [k; 32])
+        .find(|k| vigil_crypto::DevicePublicKey::from_bytes(k).is_err())
+        .unwrap();
+    let forged = WireChange {
+        author: Some(no_key),
+        ..change
+    };
+    // Half the changes a frame may carry: all of them would inflate past a frame.
+    let per_frame = crate::frame::MAX_CHANGES / 2;
+    let frame = Frame::Changes(vec![forged; per_frame]).encode();
+    let mut session = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut frames = 0;
+    while session.answer(&frame, &mut b.store, &mut b.roster).is_ok() {
+        frames += 1;
+        assert!(frames < 100, "the session never ended");
+    }
+    let refused = session.stats().refused;
+    assert_eq!(frames as u64, MAX_SESSION_REFUSALS / per_frame as u64);
+    assert!(refused > MAX_SESSION_REFUSALS, "{refused}");
+}
