@@ -121,7 +121,8 @@ fn row_to_record(
     let mut obj = Map::new();
     let mut errors = Vec::new();
     for (column, cell) in columns.iter().zip(row.iter()) {
-        if let Err(e) = set_cell(&mut obj, column, cell) {
+        // Only a spreadsheet's cells carry the apostrophe that defuses a formula.
+        if let Err(e) = set_cell(&mut obj, column, unprotect(cell.trim())) {
             errors.push(e);
         }
     }
@@ -183,7 +184,7 @@ fn unprotect(text: &str) -> &str {
 }
 
 fn set_cell(obj: &mut Map<String, Value>, column: &Column, cell: &str) -> Result<(), FieldError> {
-    let cell = unprotect(cell.trim());
+    let cell = cell.trim();
     match column {
         Column::Ignored => {}
         Column::Core(key) => {
@@ -463,6 +464,22 @@ mod tests {
             person.id = original.id.clone();
         }
         assert_eq!(back, incident);
+    }
+
+    /// What a user types in a form is kept as typed: the apostrophe that defuses a
+    /// formula belongs to spreadsheets, and a form edited twice must not lose one.
+    #[test]
+    fn a_form_keeps_a_leading_apostrophe_as_typed() {
+        let t = Taxonomy::default_taxonomy();
+        let incident = sample(&t);
+        let mut obj = Map::new();
+        set_cells(&mut obj, &cells(&incident, &t), &t).unwrap();
+        let typed = [("city".to_owned(), "'=Almaty".to_owned())];
+        set_cells(&mut obj, &typed, &t).unwrap();
+        let back = record::to_incident(&obj, &t).unwrap();
+        assert_eq!(back.place.city, "'=Almaty");
+        let again = cells(&back, &t);
+        assert!(again.contains(&("city".into(), "'=Almaty".into())));
     }
 
     #[test]
