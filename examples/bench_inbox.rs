@@ -17,9 +17,10 @@ use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, IncidentId, Taxonomy};
 use vigil_store::Store;
-use vigil_sync::membership::{Action, Role, Roster};
-use vigil_sync::signing::{WireChange, sign};
+use vigil_sync::wire::WireChange;
 use vigil_sync::{Inbox, MAX_UNDONE_PER_INCIDENT};
+use vigil_team::membership::{Action, Role, Roster};
+use vigil_team::signing::sign;
 
 const HISTORY: usize = 3_000;
 const BATCH: usize = 200;

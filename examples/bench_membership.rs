@@ -1,7 +1,7 @@
 //! Benchmark of the membership reading: prints figures, asserts nothing.
 //!
 //! A team's log is read in full at every open and once per inserted entry
-//! (`vigil_sync::membership`). This measures both for teams of growing size, each
+//! (`vigil_team::membership`). This measures both for teams of growing size, each
 //! beside a baseline of the same size without revocations (where the rules about
 //! breaking and overruling have nothing to do), so the cost of those rules shows.
 //!
@@ -13,8 +13,8 @@ use std::error::Error;
 use std::time::Instant;
 
 use vigil_crypto::DeviceKey;
-use vigil_store::MemberEntryRow;
-use vigil_sync::membership::{Action, Role, Roster, SignedEntry};
+use vigil_model::MemberEntryRow;
+use vigil_team::membership::{Action, Role, Roster, SignedEntry};
 
 /// A team of `coordinators` coordinators (each added by the previous one, so
 /// chains of authority are as deep as they get) and `observers` observers added

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use vigil_core::{Incident, KdfParams, Taxonomy, Vault, calibrated_kdf, record};
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
-use vigil_sync::sealing;
+use vigil_team::sealing;
 
 fn per_item_us(total: Duration, n: usize) -> f64 {
     total.as_secs_f64() * 1e6 / n as f64

@@ -7,11 +7,11 @@ use std::path::Path;
 use vigil_core::{Format, Incident, IncidentId, KdfParams, Role, Vault};
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
-use vigil_sync::frame::WireEntry;
-use vigil_sync::membership::Action;
+use vigil_sync::Frame;
 use vigil_sync::reconcile::Items;
-use vigil_sync::signing::WireChange;
-use vigil_sync::{Frame, Roster};
+use vigil_sync::wire::{WireChange, WireEntry};
+use vigil_team::Roster;
+use vigil_team::membership::Action;
 
 const FAST: KdfParams = KdfParams {
     memory_kib: 8 * 1024,
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         1_700_000_000,
         "created",
     )?;
-    let signed = vigil_sync::signing::sign(&observer, &incident.id, change);
+    let signed = vigil_team::signing::sign(&observer, &incident.id, change);
     let hash = signed.hash;
     let items = Items::new(vec![(1_700_000_000, hash)]);
     let frames = [

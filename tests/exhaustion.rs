@@ -12,8 +12,9 @@ use vigil_crypto::DeviceKey;
 use vigil_net::Endpoint;
 use vigil_sync::Frame;
 use vigil_sync::MAX_RECONCILE_FRAMES;
-use vigil_sync::frame::{MAX_ENTRIES, WireEntry};
+use vigil_sync::frame::MAX_ENTRIES;
 use vigil_sync::reconcile::Items;
+use vigil_sync::wire::WireEntry;
 
 mod common;
 use common::{Anyone, coordinator, push};

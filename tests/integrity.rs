@@ -18,10 +18,11 @@ use vigil_model::Taxonomy;
 use vigil_model::document::{IncidentDocument, PersonalPart, import_actor};
 use vigil_net::{Connection, Endpoint};
 use vigil_store::Store;
-use vigil_sync::frame::WireEntry;
-use vigil_sync::membership::{Action, Entry, SignedEntry};
-use vigil_sync::signing::{self, WireChange};
-use vigil_sync::{Frame, Roster, Session, sealing};
+use vigil_sync::wire::{WireChange, WireEntry};
+use vigil_sync::{Frame, Session};
+use vigil_team::membership::{Action, Entry, SignedEntry};
+use vigil_team::signing;
+use vigil_team::{Roster, sealing};
 
 mod common;
 use common::{Anyone, Device, coordinator, founder, joined};

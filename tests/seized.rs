@@ -15,7 +15,7 @@ use vigil_core::{Incident, IncidentId, Person, PersonalAccess, Role, Status, Vau
 use vigil_crypto::{DeviceKey, KeyEnvelope};
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_store::Store;
-use vigil_sync::sealing::{Access, Readable};
+use vigil_team::sealing::Readable;
 
 mod common;
 use common::{Device, PASS, coordinator, joined};
@@ -199,7 +199,7 @@ async fn a_seized_observer_phone_holds_no_names_and_the_coordinator_reads_them_a
                 {
                     seals_tried += 1;
                     assert!(
-                        vigil_sync::sealing::open(&device, &id, sealed).is_err(),
+                        vigil_team::sealing::open(&device, &id, sealed).is_err(),
                         "a sealed part in the history opens"
                     );
                 }
@@ -213,7 +213,7 @@ async fn a_seized_observer_phone_holds_no_names_and_the_coordinator_reads_them_a
         assert!(matches!(doc.read().unwrap().1, PersonalPart::Sealed(_)));
         assert_eq!(
             Readable::read(&doc, &device).unwrap().access,
-            Access::Sealed
+            PersonalAccess::Sealed
         );
     }
     assert!(seals_tried >= 100, "{seals_tried}");
@@ -273,9 +273,13 @@ async fn a_coordinator_revoked_at_t_opens_nothing_made_after_t() {
         .unwrap();
         Readable::read(&doc, &deputy_key).unwrap().access
     };
-    assert_eq!(readable(&from_observer), Access::Sealed);
-    assert_eq!(readable(&from_hq), Access::Sealed);
-    assert_eq!(readable(&before), Access::Sealed, "the corrected version");
+    assert_eq!(readable(&from_observer), PersonalAccess::Sealed);
+    assert_eq!(readable(&from_hq), PersonalAccess::Sealed);
+    assert_eq!(
+        readable(&before),
+        PersonalAccess::Sealed,
+        "the corrected version"
+    );
     // hq reads them all.
     for id in [&before, &from_observer, &from_hq] {
         assert_eq!(hq.vault().read(id).unwrap().1, PersonalAccess::Readable);
@@ -296,12 +300,12 @@ async fn altered_sealed_data_from_a_member_is_refused() {
     let mut forged = Vec::new();
     let flipped = named(2, Status::Submitted);
     let mut sealed =
-        vigil_sync::sealing::seal(&recipients, &flipped.id, &flipped.personal).unwrap();
+        vigil_team::sealing::seal(&recipients, &flipped.id, &flipped.personal).unwrap();
     let last = sealed.len() - 3;
     sealed[last] ^= 1;
     forged.push((flipped, sealed));
     let moved = named(3, Status::Submitted);
-    let other = vigil_sync::sealing::seal(&recipients, &honest, &moved.personal).unwrap();
+    let other = vigil_team::sealing::seal(&recipients, &honest, &moved.personal).unwrap();
     forged.push((moved, other));
     let actor = key.public().to_bytes();
     store
@@ -315,7 +319,7 @@ async fn altered_sealed_data_from_a_member_is_refused() {
                     "created",
                 )
                 .unwrap();
-                w.insert_change(&vigil_sync::signing::sign(&key, &incident.id, change))?;
+                w.insert_change(&vigil_team::signing::sign(&key, &incident.id, change))?;
             }
             Ok::<_, vigil_store::StoreError>(())
         })
@@ -389,7 +393,7 @@ async fn a_seized_founder_is_revoked_by_the_other_coordinator() {
     .unwrap();
     assert_eq!(
         Readable::read(&doc, &founder_key).unwrap().access,
-        Access::Sealed
+        PersonalAccess::Sealed
     );
     assert!(hq.node.sync(deputy.addr()).await.is_err());
 }

@@ -12,7 +12,8 @@ use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_net::Endpoint;
 use vigil_sync::Frame;
-use vigil_sync::signing::{self, WireChange};
+use vigil_sync::wire::WireChange;
+use vigil_team::signing;
 
 mod common;
 use common::{Anyone, Device, coordinator, joined};

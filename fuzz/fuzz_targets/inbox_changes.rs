@@ -39,10 +39,12 @@ use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart, import_actor};
 use vigil_model::{FieldValue, Incident, IncidentId, Status, Taxonomy};
 use vigil_store::{ListFilter, Store, StoreError};
-use vigil_sync::membership::{Action, Role};
-use vigil_sync::sealing::Readable;
-use vigil_sync::signing::{WireChange, sign};
-use vigil_sync::{Inbox, Roster};
+use vigil_team::membership::{Action, Role};
+use vigil_team::sealing::Readable;
+use vigil_sync::wire::WireChange;
+use vigil_team::signing::sign;
+use vigil_sync::Inbox;
+use vigil_team::Roster;
 
 /// What every run starts from: made once.
 struct World {

@@ -12,8 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use vigil_core::{Invite, KdfParams, RecoveryCode, Vault};
 use vigil_crypto::{DeviceKey, KeyEnvelope};
 use vigil_model::Taxonomy;
-use vigil_sync::Roster;
-use vigil_sync::membership::SignedEntry;
+use vigil_team::Roster;
+use vigil_team::membership::SignedEntry;
 
 struct World {
     vault: Mutex<Vault>,

@@ -16,8 +16,9 @@ use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, IncidentId, Taxonomy};
 use vigil_store::Store;
-use vigil_sync::membership::{Action, Role};
-use vigil_sync::{Frame, Roster, Session};
+use vigil_team::membership::{Action, Role};
+use vigil_sync::{Frame, Session};
+use vigil_team::Roster;
 
 struct World {
     device: DeviceKey,
@@ -71,7 +72,7 @@ fn world() -> &'static World {
                         "created",
                     )
                     .expect("an incident");
-                    let signed = vigil_sync::signing::sign(&device, &incident.id, change);
+                    let signed = vigil_team::signing::sign(&device, &incident.id, change);
                     w.insert_change(&signed)?;
                     w.put_summary(&incident.summary())?;
                 }

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use vigil_net::{Admission, DeviceKey, DevicePublicKey, Endpoint, PeerPolicy};
 use vigil_sync::Frame;
-use vigil_sync::frame::WireEntry;
-use vigil_sync::membership::{Action, Entry, Role, SignedEntry};
 use vigil_sync::reconcile::Items;
+use vigil_sync::wire::WireEntry;
+use vigil_team::membership::{Action, Entry, Role, SignedEntry};
 
 /// What an attack may add to the server's resident memory, above its idle size.
 const CEILING_MIB: u64 = 64;

@@ -17,8 +17,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use vigil_crypto::DevicePublicKey;
 use vigil_crypto::sealed::{open_sealed, seal_for};
-use vigil_sync::frame::{WireEntry, bounded};
-use vigil_sync::signing::WireChange;
+use vigil_sync::frame::bounded;
+use vigil_sync::wire::{WireChange, WireEntry};
 use vigil_sync::{Inbox, SyncStats};
 
 use crate::vault::now;
@@ -184,7 +184,10 @@ impl Vault {
         }
         // The exporter is checked on a scratch copy before anything is stored: a
         // bundle from a device the team does not admit leaves the vault as it was.
-        if !roster.would_admit(&content.members, &outer.exporter) {
+        if !roster.would_admit(
+            content.members.iter().map(WireEntry::parts),
+            &outer.exporter,
+        ) {
             return Err(bad(
                 "its exporting device is not an active member of the team",
             ));
@@ -232,7 +235,7 @@ impl Vault {
     }
 
     /// The member whose fingerprint is, or starts with, `fingerprint`.
-    pub(crate) fn member(&self, fingerprint: &str) -> Result<vigil_sync::Member, VaultError> {
+    pub(crate) fn member(&self, fingerprint: &str) -> Result<vigil_team::Member, VaultError> {
         let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
         let wanted: String = fingerprint
             .chars()
@@ -244,7 +247,7 @@ impl Vault {
                 "give at least 4 hex digits of the device's fingerprint".into(),
             ));
         }
-        let matches: Vec<&vigil_sync::Member> = roster
+        let matches: Vec<&vigil_team::Member> = roster
             .members()
             .filter(|m| m.fingerprint().replace('-', "").starts_with(&wanted))
             .collect();

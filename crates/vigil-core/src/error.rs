@@ -93,11 +93,11 @@ pub enum VaultError {
     Io(#[from] std::io::Error),
 }
 
-impl From<vigil_sync::sealing::ReadError> for VaultError {
-    fn from(e: vigil_sync::sealing::ReadError) -> Self {
+impl From<vigil_team::sealing::ReadError> for VaultError {
+    fn from(e: vigil_team::sealing::ReadError) -> Self {
         match e {
-            vigil_sync::sealing::ReadError::Document(e) => VaultError::Document(e),
-            vigil_sync::sealing::ReadError::Tampered => VaultError::Tampered,
+            vigil_team::sealing::ReadError::Document(e) => VaultError::Document(e),
+            vigil_team::sealing::ReadError::Tampered => VaultError::Tampered,
         }
     }
 }

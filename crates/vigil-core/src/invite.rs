@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use vigil_sync::Role;
+use vigil_team::Role;
 use zeroize::Zeroizing;
 
 use crate::VaultError;

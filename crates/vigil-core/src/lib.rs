@@ -22,13 +22,13 @@ pub use peer::{
     FRAME_DEADLINE, NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SEND_QUEUE, SESSION_DEADLINE,
     SyncReport,
 };
-pub use personal::PersonalAccess;
 pub use recovery::RecoveryCode;
 pub use team::{Equivocation, Recovery};
 pub use vault::{
     ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
 };
-pub use vigil_sync::{Member, Role, SyncStats};
+pub use vigil_sync::SyncStats;
+pub use vigil_team::{Member, PersonalAccess, Role};
 
 pub use vigil_crypto::KdfParams;
 pub use vigil_exchange::{Format, LineError, record};

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use vigil_crypto::DevicePublicKey;
 use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, PeerPolicy};
+use vigil_sync::wire::WireEntry;
 use vigil_sync::{Frame, Session, SyncError, SyncStats};
 
 use crate::invite::Invite;
@@ -450,7 +451,7 @@ async fn introduce(
             v.admit(&connection.peer(), &secret, &label)?;
             v.roster
                 .as_ref()
-                .map(vigil_sync::Roster::team)
+                .map(vigil_team::Roster::team)
                 .ok_or(VaultError::NoTeam)?
         };
         queue(tx, vec![Frame::Welcome { team }.encode()]).await?;
@@ -474,10 +475,14 @@ async fn introduce(
         v.roster.clone().ok_or(VaultError::NoTeam)?
     };
     let peer = connection.peer().to_bytes();
-    let (admits, entries) =
-        tokio::task::spawn_blocking(move || (team.would_admit(&entries, &peer), entries))
-            .await
-            .map_err(|_| not_member())?;
+    let (admits, entries) = tokio::task::spawn_blocking(move || {
+        (
+            team.would_admit(entries.iter().map(WireEntry::parts), &peer),
+            entries,
+        )
+    })
+    .await
+    .map_err(|_| not_member())?;
     if !admits {
         return Err(not_member());
     }

@@ -1,5 +1,5 @@
 //! Personal data on this device: drafts, readable until they are submitted, and the
-//! sealed personal part of every submitted incident (`vigil_sync::sealing`).
+//! sealed personal part of every submitted incident (`vigil_team::sealing`).
 //!
 //! A draft lives in the `drafts` table, which never syncs; submitting it writes the
 //! incident's first change with the personal part already sealed, and deletes the
@@ -11,21 +11,10 @@ use vigil_crypto::DevicePublicKey;
 use vigil_model::document::PersonalPart;
 use vigil_model::{Incident, IncidentId, Personal, Status, Summary};
 use vigil_store::{ListFilter, Writer};
-use vigil_sync::Role;
-use vigil_sync::sealing::{self, Readable};
+use vigil_team::sealing::{self, Readable};
+use vigil_team::{PersonalAccess, Role};
 
 use crate::{Vault, VaultError};
-
-/// How much of an incident's personal part this device reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PersonalAccess {
-    /// A draft of this device: readable until submitted; it has not left the device.
-    Draft,
-    /// Sealed to this device (a coordinator), or never sealed: readable.
-    Readable,
-    /// Sealed to the coordinators; this device carries it and cannot read it.
-    Sealed,
-}
 
 impl Vault {
     /// Whom a personal part sealed now is for: the team's active coordinators, or
@@ -48,12 +37,7 @@ impl Vault {
             return Ok((decode_draft(&body)?, PersonalAccess::Draft));
         }
         let readable = Readable::read(&self.document(id)?, &self.device)?;
-        let access = if readable.can_read() {
-            PersonalAccess::Readable
-        } else {
-            PersonalAccess::Sealed
-        };
-        Ok((readable.incident, access))
+        Ok((readable.incident, readable.access))
     }
 
     /// Seals again, for the coordinators of now, every personal part this device
@@ -74,7 +58,7 @@ impl Vault {
             }
             let doc = self.document(&id)?;
             let readable = Readable::read(&doc, &self.device)?;
-            if sealing::needs_reshare(&readable.access, &recipients) {
+            if readable.needs_reshare(&recipients) {
                 resealed.push((id, doc, readable.incident));
             }
         }
@@ -87,7 +71,7 @@ impl Vault {
                 if let Some(change) =
                     doc.update(&actor, &incident, Some(&part), crate::vault::now())?
                 {
-                    w.insert_change(&vigil_sync::signing::sign(device, &id, change))?;
+                    w.insert_change(&vigil_team::signing::sign(device, &id, change))?;
                     w.put_summary(&seen_summary(&incident, &recipients, device.public()))?;
                 }
             }

@@ -9,8 +9,8 @@ use std::sync::{Arc, RwLock};
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_net::{Admission, PeerPolicy};
-use vigil_sync::membership::{Action, SignedEntry};
-use vigil_sync::{Member, Role, Roster};
+use vigil_team::membership::{Action, SignedEntry};
+use vigil_team::{Member, Role, Roster};
 use zeroize::Zeroizing;
 
 use crate::invite::Invite;
@@ -490,12 +490,12 @@ pub struct Recovery {
 
 fn checked_label(label: &str) -> Result<String, VaultError> {
     let label = label.trim();
-    if label.chars().count() > vigil_sync::membership::MAX_LABEL
+    if label.chars().count() > vigil_team::membership::MAX_LABEL
         || label.chars().any(char::is_control)
     {
         return Err(VaultError::Team(format!(
             "a device label is at most {} characters, on one line",
-            vigil_sync::membership::MAX_LABEL
+            vigil_team::membership::MAX_LABEL
         )));
     }
     Ok(label.to_owned())

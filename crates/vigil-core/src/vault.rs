@@ -14,10 +14,11 @@ use vigil_model::document::{
 use vigil_model::{Incident, IncidentId, Person, Status, Summary, Taxonomy};
 use vigil_report::Report;
 use vigil_store::{ListFilter, Store, StoreError, Writer};
-use vigil_sync::sealing::Readable;
-use vigil_sync::{Roster, signing};
+use vigil_team::sealing::Readable;
+use vigil_team::{Roster, signing};
 
-use crate::personal::{self, PersonalAccess, seen_summary};
+use crate::PersonalAccess;
+use crate::personal::{self, seen_summary};
 use crate::team::TeamPolicy;
 
 use crate::VaultError;
@@ -109,7 +110,7 @@ pub struct VaultInfo {
     /// The team's fingerprint (its founder's device key), if in a team.
     pub team: Option<String>,
     /// This device's role in the team, if an active member.
-    pub role: Option<vigil_sync::Role>,
+    pub role: Option<vigil_team::Role>,
 }
 
 /// An open, unlocked vault.

@@ -7,6 +7,7 @@
 pub mod change_bounds;
 pub mod document;
 pub mod incident;
+pub mod log;
 pub mod names;
 pub mod summary;
 pub mod taxonomy;
@@ -16,6 +17,7 @@ pub use document::{DocumentError, IncidentDocument, PersonalPart};
 pub use incident::{
     Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place, Status,
 };
+pub use log::{MemberEntryRow, SignedChange};
 pub use names::name_key;
 pub use summary::Summary;
 pub use taxonomy::{Taxonomy, TaxonomyError};

@@ -18,28 +18,12 @@ mod projection;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use vigil_model::log::{MemberEntryRow, SignedChange};
 use vigil_model::{IncidentId, Status, Summary};
 use zeroize::Zeroizing;
 
 pub use migrations::SCHEMA_VERSION;
 pub use projection::ListFilter;
-
-/// A change as the log keeps it: the Automerge change and who vouches for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedChange {
-    /// The incident the change belongs to.
-    pub incident: IncidentId,
-    /// Automerge's hash of the change.
-    pub hash: [u8; 32],
-    /// The change, in Automerge's binary form.
-    pub bytes: Vec<u8>,
-    /// The device that made (or imported) the change.
-    pub author: [u8; 32],
-    /// The author's ed25519 signature of the incident id and the hash.
-    pub signature: [u8; 64],
-    /// The change's timestamp, Unix seconds.
-    pub time: i64,
-}
 
 /// A stored change's hash, and the device that signed it (`None` before changes
 /// were signed).
@@ -57,19 +41,6 @@ pub struct Equivocation {
     pub seq: u64,
     /// When this device noticed, Unix seconds.
     pub seen_at: i64,
-}
-
-/// A signed entry of the team's membership log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberEntryRow {
-    /// Hash of the entry's bytes.
-    pub hash: [u8; 32],
-    /// When it was made, Unix seconds.
-    pub time: i64,
-    /// The entry, as its signer encoded it.
-    pub bytes: Vec<u8>,
-    /// The signer's ed25519 signature.
-    pub signature: [u8; 64],
 }
 
 /// A change written by version 1, before changes were signed.

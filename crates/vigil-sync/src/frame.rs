@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::SyncError;
 use crate::reconcile::{IdPrefix, Range};
-use crate::signing::WireChange;
+use crate::wire::WireChange;
+use crate::wire::WireEntry;
 
 /// The version this build speaks; a frame of another version ends the session.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -25,15 +26,6 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 
 /// Frames whose encoding is at least this long are deflated.
 const DEFLATE_FROM: usize = 1024;
-
-/// A membership entry as it travels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireEntry {
-    /// The encoded entry.
-    pub bytes: Vec<u8>,
-    /// Its signature (64 bytes).
-    pub signature: Vec<u8>,
-}
 
 /// Most ranges in one `Reconcile` (a sender splits a range into at most 64).
 pub const MAX_RANGES: usize = 4096;

@@ -5,17 +5,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
+use vigil_model::SignedChange;
 use vigil_model::change_bounds::measure;
 use vigil_model::document::{DocumentError, IncidentDocument};
 use vigil_model::{IncidentId, Taxonomy};
-use vigil_store::{Equivocation, SignedChange, Store, StoreError, Writer};
+use vigil_store::{Equivocation, Store, StoreError, Writer};
 
-use crate::authority::{self, Verdict};
-use crate::frame::WireEntry;
-use crate::membership::SignedEntry;
-use crate::sealing::{ReadError, Readable};
-use crate::signing::{WireChange, check_signature, vouched};
-use crate::{Refusal, Roster};
+use crate::wire::WireChange;
+use crate::wire::WireEntry;
+use vigil_team::authority::{self, Verdict};
+use vigil_team::membership::SignedEntry;
+use vigil_team::sealing::{ReadError, Readable};
+use vigil_team::signing::vouched;
+use vigil_team::{Refusal, Roster};
 
 /// Changes held in memory (waiting for their history, or for the entry that admits
 /// their author) take at most this many bytes, counted with the structures that
@@ -227,7 +229,7 @@ impl Inbox {
                 continue;
             }
             // A change that passes no bound is refused below, when it is decoded.
-            match check_signature(&wire) {
+            match wire.check() {
                 Ok(change) => checked.push(change),
                 Err((reason, author)) => {
                     refusals.add(&reason, author);

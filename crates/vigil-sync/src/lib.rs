@@ -1,105 +1,35 @@
 //! Vigil's sync protocol, sans IO: it reads and writes frames and the vault's store,
 //! never a socket, so QUIC streams, file bundles and tests drive it alike.
 //!
-//! - [`membership`]: the team as a log of signed entries, and the rule that makes
-//!   every device read the same team from the same entries.
-//! - [`signing`]: every change is signed by the device that made it.
-//! - [`frame`]: the bounded, versioned frames peers exchange.
+//! - [`frame`]: the bounded, versioned frames peers exchange, and [`wire`], what
+//!   travels of a change or a membership entry (in frames and bundles).
 //! - [`Inbox`]: the one gate every change from outside passes (live sync, bundles):
 //!   signature, author's membership and role, what the author may write in the
-//!   incident (`authority`), then applied in one transaction.
+//!   incident (the rules of `vigil-team`), then applied in one transaction.
 //! - [`reconcile`]: range-based set reconciliation over the whole collection's
 //!   hashes (changes and membership entries) at once.
-//! - [`sealing`]: the personal part of incidents, sealed to the coordinators.
 //! - [`Session`]: one sync between two devices: reconciliation, and exactly the
 //!   missing items in the same flights.
+//!
+//! The team's rules themselves (membership, signatures, authority, sealing) live
+//! in `vigil-team`, below this crate: the protocol applies them, never redefines
+//! them.
 
-mod authority;
 pub mod frame;
 mod inbox;
-pub mod membership;
 pub mod reconcile;
-pub mod sealing;
 mod session;
-pub mod signing;
+pub mod wire;
 
 pub use frame::{Frame, MAX_FRAME, PROTOCOL_VERSION};
 pub use inbox::{
     Inbox, MAX_BATCH_INFLATED, MAX_BATCH_OPS, MAX_HELD_BYTES, MAX_UNDONE_PER_INCIDENT,
 };
-pub use membership::{Member, Role, Roster};
 pub use session::{
     MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, MAX_SESSION_REFUSALS, Session, SyncStats,
 };
 
 use vigil_store::StoreError;
-
-/// Why one item (a change or a membership entry) from a peer was refused. The
-/// session goes on; the item is counted and logged with this reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// Bytes that do not decode as what they claim to be.
-    #[error("malformed: {0}")]
-    Malformed(String),
-    /// No signature where one belongs.
-    #[error("unsigned")]
-    Unsigned,
-    /// A signature that does not verify for the claimed author.
-    #[error("bad signature")]
-    BadSignature,
-    /// Signed by a key the team has never admitted.
-    #[error("author is not a member")]
-    UnknownAuthor,
-    /// Signed by a revoked device.
-    #[error("author was revoked")]
-    RevokedAuthor,
-    /// A change signed by one device but made under another device's actor id.
-    #[error("change was made by another device than the one that signed it")]
-    ForeignActor,
-    /// A membership entry signed by a device that is not a coordinator.
-    #[error("signer is not a coordinator")]
-    NotCoordinator,
-    /// A membership entry of another team.
-    #[error("entry belongs to another team")]
-    OtherTeam,
-    /// An item whose earlier history has not arrived.
-    #[error("its history is missing")]
-    MissingHistory,
-    /// A change that does not apply to its incident.
-    #[error("does not apply to its incident: {0}")]
-    DoesNotApply(String),
-    /// A change by an observer that takes a review decision (sets the status of an
-    /// incident after its creation): a coordinator's call.
-    #[error("only coordinators change the review status of incidents")]
-    NotReviewer,
-    /// A change that writes personal data unsealed, which every device holding it
-    /// could read.
-    #[error("it carries personal data unsealed")]
-    Unsealed,
-    /// A change without dependencies for an incident that exists already.
-    #[error("the incident exists already; only its first change has no history")]
-    SecondCreation,
-    /// A change under the partner-import actor that is not the first change of an
-    /// incident signed by a coordinator.
-    #[error("only a coordinator imports partner reports, as an incident's first change")]
-    ImportActor,
-    /// A change whose op counter does not follow the changes it names.
-    #[error("its operations are not numbered after its history")]
-    OpCounter,
-    /// An observer's change to an incident another device created.
-    #[error("observers change only the incidents they created")]
-    NotCreator,
-    /// An observer's change to the personal part of an incident already reviewed.
-    #[error("the incident was reviewed; only coordinators change its personal part")]
-    Reviewed,
-    /// A change that makes the incident break the taxonomy.
-    #[error("it makes the incident invalid: {0}")]
-    Invalid(String),
-    /// Two different changes signed under one actor and sequence number, or a
-    /// change by a device caught doing so.
-    #[error("its author signed two different changes under one sequence number")]
-    Equivocation,
-}
 
 /// What ends a session: the peer broke the protocol, or the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -21,10 +21,12 @@ use vigil_crypto::DeviceKey;
 use vigil_model::Taxonomy;
 use vigil_store::Store;
 
-use crate::frame::WireEntry;
 use crate::reconcile::Items;
-use crate::signing::WireChange;
-use crate::{Frame, Inbox, Roster, SyncError};
+use crate::wire::WireChange;
+use crate::wire::WireEntry;
+use vigil_team::Roster;
+
+use crate::{Frame, Inbox, SyncError};
 
 /// Changes per frame, by bytes: large enough to amortise a transaction, small enough
 /// to keep memory flat and to lose little to a cut.
@@ -371,7 +373,11 @@ impl Session {
             match next {
                 Outgoing::Frame(_) | Outgoing::Proof => match self.outgoing.pop_front() {
                     Some(Outgoing::Frame(frame)) => break frame,
-                    _ => break Frame::Members(roster.entries().into_iter().map(wire).collect()),
+                    _ => {
+                        break Frame::Members(
+                            roster.entries().into_iter().map(WireEntry::from).collect(),
+                        );
+                    }
                 },
                 Outgoing::Items { members, .. } => {
                     if !members.is_empty() {
@@ -382,7 +388,7 @@ impl Session {
                             .entries()
                             .into_iter()
                             .filter(|e| wanted.contains(&e.hash))
-                            .map(wire)
+                            .map(WireEntry::from)
                             .collect();
                         if !entries.is_empty() {
                             self.stats.members_sent += entries.len() as u64;
@@ -516,13 +522,6 @@ impl Session {
         }
         self.outgoing
             .extend(frames.into_iter().map(Outgoing::Frame));
-    }
-}
-
-fn wire(entry: &crate::membership::SignedEntry) -> WireEntry {
-    WireEntry {
-        bytes: entry.bytes.clone(),
-        signature: entry.signature.to_vec(),
     }
 }
 

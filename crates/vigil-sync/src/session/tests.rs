@@ -1,12 +1,13 @@
 use vigil_crypto::DeviceKey;
+use vigil_model::SignedChange;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, Status, Taxonomy};
-use vigil_store::{SignedChange, Store};
+use vigil_store::Store;
 
 use super::*;
-use crate::membership::{Action, Role};
-use crate::signing::sign;
 use crate::{MAX_FRAME, PROTOCOL_VERSION};
+use vigil_team::membership::{Action, Role};
+use vigil_team::signing::sign;
 
 struct Device {
     key: DeviceKey,

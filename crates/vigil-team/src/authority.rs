@@ -29,7 +29,7 @@
 //!
 //! Coordinators are bound by 1 to 3 and 6. Two different changes signed under one
 //! actor and sequence number (a fork of an incident, one handed to each peer) are
-//! detected where they meet; the [inbox](crate::Inbox) records the signer and
+//! detected where they meet; the sync inbox records the signer and
 //! refuses its later changes.
 
 use vigil_model::document::{ChangeShape, IncidentDocument, import_actor};
@@ -39,7 +39,7 @@ use crate::{Refusal, Role};
 
 /// What to do with a change that passed the rules.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     /// Apply it.
     Apply,
     /// Some of the changes it names are not here yet: try again once they are.
@@ -49,7 +49,7 @@ pub(crate) enum Verdict {
 /// Judges `change` (its bytes `bytes`, signed by `signer` whose role the team gives
 /// as `role`) against `doc`, the incident `incident` as it stands, created by
 /// `creator` (`None` while it has no change).
-pub(crate) fn judge(
+pub fn judge(
     doc: &mut IncidentDocument,
     incident: &IncidentId,
     creator: Option<[u8; 32]>,
@@ -109,10 +109,7 @@ pub(crate) fn judge(
 
 /// What the taxonomy finds wrong with the public part of what `doc` holds, as
 /// every device sees it (the personal part left out: most devices cannot open it).
-pub(crate) fn public_problems(
-    doc: &IncidentDocument,
-    taxonomy: &Taxonomy,
-) -> Option<Vec<FieldError>> {
+pub fn public_problems(doc: &IncidentDocument, taxonomy: &Taxonomy) -> Option<Vec<FieldError>> {
     let incident = doc.incident().ok()?;
     let public = Incident {
         personal: Personal::default(),
@@ -125,6 +122,6 @@ pub(crate) fn public_problems(
 }
 
 /// Rule 6: whether `after` holds a problem that `before` did not.
-pub(crate) fn adds_problems(before: &[FieldError], after: &[FieldError]) -> bool {
+pub fn adds_problems(before: &[FieldError], after: &[FieldError]) -> bool {
     after.iter().any(|problem| !before.contains(problem))
 }

@@ -343,14 +343,8 @@ fn a_second_founding_entry_founds_nothing() {
         &[&rival],
         add(&stranger, Role::Coordinator),
     );
-    let proof: Vec<crate::frame::WireEntry> = [&rival, &admit]
-        .iter()
-        .map(|e| crate::frame::WireEntry {
-            bytes: e.bytes.clone(),
-            signature: e.signature.to_vec(),
-        })
-        .collect();
-    assert!(!attacked.would_admit(&proof, &key(&stranger)));
+    let proof = [&rival, &admit].map(|e| (e.bytes.as_slice(), e.signature.as_slice()));
+    assert!(!attacked.would_admit(proof, &key(&stranger)));
     assert!(matches!(
         attacked.insert(rival.clone()),
         Err(Refusal::Malformed(_))

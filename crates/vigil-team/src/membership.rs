@@ -63,7 +63,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
-use vigil_store::MemberEntryRow;
+use vigil_model::MemberEntryRow;
 
 use crate::Refusal;
 
@@ -429,18 +429,23 @@ impl Roster {
     /// on a scratch copy: what a stranger sends to prove itself is stored only if it
     /// does admit it. Entries that do not decode or do not fit are left out; entries
     /// already known or repeated cost a SHA-256, not a signature check.
-    pub fn would_admit(&self, proof: &[crate::frame::WireEntry], device: &[u8; 32]) -> bool {
+    /// The proof is each entry's bytes and its signature.
+    pub fn would_admit<'a>(
+        &self,
+        proof: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        device: &[u8; 32],
+    ) -> bool {
         let mut scratch = self.clone();
         let mut seen = HashSet::new();
         let entries = proof
-            .iter()
-            .filter(|wire| {
-                let hash: [u8; 32] = Sha256::digest(&wire.bytes).into();
+            .into_iter()
+            .filter(|(bytes, _)| {
+                let hash: [u8; 32] = Sha256::digest(bytes).into();
                 !self.contains(&hash) && seen.insert(hash)
             })
-            .filter_map(|wire| {
-                let signature = <[u8; 64]>::try_from(wire.signature.as_slice()).ok()?;
-                SignedEntry::decode(&wire.bytes, &signature).ok()
+            .filter_map(|(bytes, signature)| {
+                let signature = <[u8; 64]>::try_from(signature).ok()?;
+                SignedEntry::decode(bytes, &signature).ok()
             })
             .collect();
         scratch.add_unread(entries);

@@ -3,8 +3,8 @@
 
 use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::IncidentId;
+use vigil_model::SignedChange;
 use vigil_model::document::{EncodedChange, IncidentDocument, import_actor};
-use vigil_store::SignedChange;
 
 use crate::{Refusal, Roster};
 
@@ -28,41 +28,6 @@ pub fn sign(device: &DeviceKey, incident: &IncidentId, change: EncodedChange) ->
     }
 }
 
-/// A change as it travels: what the receiver cannot derive from the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WireChange {
-    /// The incident it belongs to.
-    pub incident: [u8; 16],
-    /// The device that vouches for it, when that is not the change's own Automerge
-    /// actor (imports); `None` for a device's own changes, which name it already.
-    pub author: Option<[u8; 32]>,
-    /// The author's signature (64 bytes; anything else is refused).
-    pub signature: Vec<u8>,
-    /// The Automerge change.
-    pub bytes: Vec<u8>,
-}
-
-impl WireChange {
-    /// A stored change, ready to travel.
-    pub fn new(c: SignedChange, actor: &[u8]) -> Self {
-        Self {
-            incident: c.incident.to_bytes(),
-            author: (actor != c.author).then_some(c.author),
-            signature: c.signature.to_vec(),
-            bytes: c.bytes,
-        }
-    }
-}
-
-impl From<SignedChange> for WireChange {
-    fn from(c: SignedChange) -> Self {
-        let actor = IncidentDocument::decode_change(&c.bytes)
-            .map(|d| d.actor)
-            .unwrap_or_default();
-        Self::new(c, &actor)
-    }
-}
-
 /// Checks a change from outside before anything applies it, first without the
 /// team: it decodes, names a valid author key that signed it, and its Automerge
 /// actor is that author (or its incident's import actor). A change that passes is
@@ -70,28 +35,27 @@ impl From<SignedChange> for WireChange {
 /// author; [`vouched`] then says whether the team admits it. What the author may
 /// write in the incident is judged next, against its history (`authority`). On
 /// refusal, also says which device the change claimed as its author, for the log.
-pub fn check_signature(wire: &WireChange) -> Result<SignedChange, (Refusal, Option<[u8; 32]>)> {
-    let change = IncidentDocument::decode_change(&wire.bytes).map_err(|_| {
-        (
-            Refusal::Malformed("not an Automerge change".into()),
-            wire.author,
-        )
-    })?;
-    let claimed = match wire.author {
+pub fn check_signature(
+    incident: [u8; 16],
+    author: Option<[u8; 32]>,
+    signature: &[u8],
+    bytes: &[u8],
+) -> Result<SignedChange, (Refusal, Option<[u8; 32]>)> {
+    let change = IncidentDocument::decode_change(bytes)
+        .map_err(|_| (Refusal::Malformed("not an Automerge change".into()), author))?;
+    let claimed = match author {
         Some(author) => author,
         None => <[u8; 32]>::try_from(change.actor.as_slice())
             .map_err(|_| (Refusal::UnknownAuthor, None))?,
     };
     let refuse = |reason| (reason, Some(claimed));
-    if wire.signature.is_empty() {
+    if signature.is_empty() {
         return Err(refuse(Refusal::Unsigned));
     }
-    let signature: [u8; 64] = wire
-        .signature
-        .as_slice()
+    let signature: [u8; 64] = signature
         .try_into()
         .map_err(|_| refuse(Refusal::Malformed("signature is not 64 bytes".into())))?;
-    let incident = IncidentId::from_bytes(wire.incident);
+    let incident = IncidentId::from_bytes(incident);
     // No membership entry can ever admit a key that is not one.
     let author = DevicePublicKey::from_bytes(&claimed)
         .map_err(|_| refuse(Refusal::Malformed("its author is no valid key".into())))?;

@@ -10,7 +10,7 @@
 //!
 //! Inside the seal, before the personal part, is the list of recipients: a
 //! coordinator who opens it learns whom it was sealed to, and so whether a newer
-//! coordinator lacks it ([re-share](crate::sealing::needs_reshare)) or a revoked one
+//! coordinator lacks it ([re-share](Readable::needs_reshare)) or a revoked one
 //! still holds it. The incident id is the associated data, so a sealed part moved
 //! into another incident does not open. The plaintext is padded to a multiple of
 //! [`PAD`] bytes, so the size of the seal tells little about the length of names.
@@ -128,17 +128,17 @@ pub fn open(device: &DeviceKey, id: &IncidentId, sealed: &[u8]) -> Result<Opened
     })
 }
 
-/// How much of an incident's personal part this device can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// Sealed, and this device opened it; sealed to these devices.
-    Opened(Vec<[u8; 32]>),
-    /// Written in the open, before sealing existed (or in tests).
-    Open,
+/// How much of an incident's personal part this device reads: the one answer the
+/// core, the shells and the rules share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalAccess {
+    /// A draft of this device: readable until submitted; it has not left the device.
+    Draft,
+    /// Sealed to this device (a coordinator), written in the open, or not written
+    /// yet: readable.
+    Readable,
     /// Sealed to other devices: this one carries it and cannot read it.
     Sealed,
-    /// No personal part yet (an import whose personal part has not arrived).
-    Absent,
 }
 
 /// An incident as one device can read it.
@@ -146,8 +146,14 @@ pub enum Access {
 pub struct Readable {
     /// The incident; its personal part is empty unless [`Readable::can_read`].
     pub incident: Incident,
-    /// How much of the personal part this device reads.
-    pub access: Access,
+    /// How much of the personal part this device reads ([`PersonalAccess::Draft`]
+    /// never: a draft is not a document).
+    pub access: PersonalAccess,
+    /// The devices the personal part is sealed to, where this device opened it.
+    pub sealed_to: Option<Vec<[u8; 32]>>,
+    /// Whether the personal part was written in the open (documents from before
+    /// sealing existed): the first re-share seals it.
+    pub in_the_open: bool,
 }
 
 impl Readable {
@@ -155,24 +161,29 @@ impl Readable {
     /// sealed to others is left empty. A sealed part that was altered is an error.
     pub fn read(doc: &IncidentDocument, device: &DeviceKey) -> Result<Self, ReadError> {
         let (mut incident, part) = doc.read()?;
-        let access = match part {
-            PersonalPart::Absent => Access::Absent,
-            PersonalPart::Open(_) => Access::Open,
+        let (access, sealed_to, in_the_open) = match part {
+            PersonalPart::Absent => (PersonalAccess::Readable, None, false),
+            PersonalPart::Open(_) => (PersonalAccess::Readable, None, true),
             PersonalPart::Sealed(bytes) => match open(device, &incident.id, &bytes) {
                 Ok(opened) => {
                     incident.personal = opened.personal;
-                    Access::Opened(opened.recipients)
+                    (PersonalAccess::Readable, Some(opened.recipients), false)
                 }
-                Err(CryptoError::NotARecipient) => Access::Sealed,
+                Err(CryptoError::NotARecipient) => (PersonalAccess::Sealed, None, false),
                 Err(_) => return Err(ReadError::Tampered),
             },
         };
-        Ok(Self { incident, access })
+        Ok(Self {
+            incident,
+            access,
+            sealed_to,
+            in_the_open,
+        })
     }
 
     /// Whether this device reads the personal part.
     pub fn can_read(&self) -> bool {
-        !matches!(self.access, Access::Sealed)
+        self.access != PersonalAccess::Sealed
     }
 
     /// The summary that projections keep: without names where they are sealed.
@@ -182,21 +193,21 @@ impl Readable {
             ..self.incident.summary()
         }
     }
-}
 
-/// Whether a personal part opened here should be sealed again for `coordinators`:
-/// one of them lacks it, or a device no longer among them holds it.
-pub fn needs_reshare(access: &Access, coordinators: &[DevicePublicKey]) -> bool {
-    match access {
-        Access::Opened(recipients) => {
-            let mut now: Vec<[u8; 32]> = coordinators.iter().map(|k| k.to_bytes()).collect();
-            let mut then = recipients.clone();
-            now.sort_unstable();
-            then.sort_unstable();
-            now != then
+    /// Whether a personal part read here should be sealed again for `coordinators`:
+    /// it was written in the open, or one of them lacks it, or a device no longer
+    /// among them holds it. What this device cannot open, it cannot seal again.
+    pub fn needs_reshare(&self, coordinators: &[DevicePublicKey]) -> bool {
+        match &self.sealed_to {
+            Some(recipients) => {
+                let mut now: Vec<[u8; 32]> = coordinators.iter().map(|k| k.to_bytes()).collect();
+                let mut then = recipients.clone();
+                now.sort_unstable();
+                then.sort_unstable();
+                now != then
+            }
+            None => self.in_the_open,
         }
-        Access::Open => true,
-        Access::Sealed | Access::Absent => false,
     }
 }
 
@@ -316,7 +327,7 @@ mod tests {
         )
         .unwrap();
         let read = Readable::read(&doc, &device).unwrap();
-        assert_eq!(read.access, Access::Sealed);
+        assert_eq!(read.access, PersonalAccess::Sealed);
         assert!(read.summary().sealed && read.summary().named.is_empty());
         assert_eq!(
             Readable::read(&doc, &other).unwrap().incident.personal,
@@ -341,10 +352,22 @@ mod tests {
     #[test]
     fn reshare_is_needed_when_the_coordinators_changed() {
         let (a, b) = (DeviceKey::generate(), DeviceKey::generate());
-        let access = Access::Opened(vec![a.public().to_bytes()]);
-        assert!(!needs_reshare(&access, &[a.public()]));
-        assert!(needs_reshare(&access, &[a.public(), b.public()]));
-        assert!(needs_reshare(&access, &[b.public()]));
-        assert!(!needs_reshare(&Access::Sealed, &[b.public()]));
+        let read = |access, sealed_to, in_the_open| Readable {
+            incident: Incident::example(),
+            access,
+            sealed_to,
+            in_the_open,
+        };
+        let opened = read(
+            PersonalAccess::Readable,
+            Some(vec![a.public().to_bytes()]),
+            false,
+        );
+        assert!(!opened.needs_reshare(&[a.public()]));
+        assert!(opened.needs_reshare(&[a.public(), b.public()]));
+        assert!(opened.needs_reshare(&[b.public()]));
+        assert!(!read(PersonalAccess::Sealed, None, false).needs_reshare(&[b.public()]));
+        assert!(read(PersonalAccess::Readable, None, true).needs_reshare(&[b.public()]));
+        assert!(!read(PersonalAccess::Readable, None, false).needs_reshare(&[b.public()]));
     }
 }
