@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, IncidentId, Taxonomy};
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 use vigil_sync::wire::WireChange;
 use vigil_sync::{Inbox, MAX_UNDONE_PER_INCIDENT};
 use vigil_team::membership::{Action, Role, Roster};

@@ -38,14 +38,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use automerge::sync::{Message, State, SyncDoc};
-use vigil_core::{Format, ImportMode, Invite, KdfParams, ListFilter, Node, Role, Vault};
-use vigil_store::Store;
+use vigil_core::{
+    Format, ImportMode, Invite, KdfParams, ListFilter, Node, Role, Vault, VaultHandle,
+};
+use vigil_store::{Store, StoreRead};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -246,7 +248,7 @@ fn step(name: &str, args: &[String]) -> Result<()> {
             let vault = Vault::open(Path::new(arg(0)?), PASS)?;
             let rt = runtime()?;
             rt.block_on(async {
-                let node = Node::bind(Arc::new(Mutex::new(vault)), localhost()?)?;
+                let node = Node::bind(VaultHandle::new(vault), localhost()?)?;
                 let t = Instant::now();
                 let report = node.join(&invite, "observer").await?;
                 print_report("", &report, t.elapsed());
@@ -266,7 +268,7 @@ fn step(name: &str, args: &[String]) -> Result<()> {
             let count: usize = arg(2)?.parse()?;
             let rt = runtime()?;
             rt.block_on(async {
-                let node = Node::bind(Arc::new(Mutex::new(vault)), localhost()?)?;
+                let node = Node::bind(VaultHandle::new(vault), localhost()?)?;
                 let (mut connect, mut wall, mut session) = (Vec::new(), Vec::new(), Vec::new());
                 for i in 0..count {
                     let t = Instant::now();
@@ -378,7 +380,7 @@ fn serve(vault: &Path, invite: bool) -> Result<()> {
     let vault = Vault::open(vault, PASS)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let node = Arc::new(Node::bind(Arc::new(Mutex::new(vault)), localhost()?)?);
+        let node = Arc::new(Node::bind(VaultHandle::new(vault), localhost()?)?);
         let addr = node.local_addr()?;
         println!("addr={addr}");
         if invite {

@@ -16,6 +16,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use vigil_store::StoreRead;
 
 use vigil_core::{Format, ImportMode, KdfParams, ListFilter, Status, Vault};
 

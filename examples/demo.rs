@@ -18,11 +18,12 @@
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vigil_core::{
-    Incident, Invite, KdfParams, Node, Role, Status, SyncReport, Vault, record, render_markdown,
+    Incident, Invite, KdfParams, Node, Role, Status, SyncReport, Vault, VaultGuard, VaultHandle,
+    record, render_markdown,
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
@@ -51,20 +52,14 @@ impl Device {
             passphrase.as_bytes(),
             KdfParams::DEFAULT,
         )?;
-        let node = Arc::new(Node::bind(
-            Arc::new(Mutex::new(vault)),
-            "127.0.0.1:0".parse()?,
-        )?);
+        let node = Arc::new(Node::bind(VaultHandle::new(vault), "127.0.0.1:0".parse()?)?);
         let serving = Arc::clone(&node);
         tokio::spawn(async move { serving.serve(|_| {}).await });
         Ok(Self { name, node })
     }
 
-    fn vault(&self) -> MutexGuard<'_, Vault> {
-        self.node
-            .vault()
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn vault(&self) -> Result<VaultGuard<'_>> {
+        Ok(self.node.vault().lock()?)
     }
 
     fn addr(&self) -> Result<SocketAddr> {
@@ -72,7 +67,7 @@ impl Device {
     }
 
     fn incidents(&self) -> Result<u64> {
-        Ok(self.vault().info()?.incidents)
+        Ok(self.vault()?.info()?.incidents)
     }
 }
 
@@ -112,11 +107,11 @@ async fn main() -> Result {
 
     // The team: a coordinator and four observers who join by invitation.
     let hq = Device::start("hq", folder.path())?;
-    hq.vault().create_team("hq")?;
+    hq.vault()?.create_team("hq")?;
     let mut observers = Vec::new();
     for name in ["almaty", "astana", "shymkent", "courier"] {
         let device = Device::start(name, folder.path())?;
-        let invite = hq.vault().invite(Role::Observer, 3600, vec![hq.addr()?])?;
+        let invite = hq.vault()?.invite(Role::Observer, 3600, vec![hq.addr()?])?;
         // Passed on as text (or a QR code), as people would.
         let text = invite.encode();
         device.node.join(&Invite::decode(&text)?, name).await?;
@@ -124,7 +119,7 @@ async fn main() -> Result {
     }
     println!(
         "Team of {} devices; each has its own encrypted vault and QUIC endpoint.\n",
-        hq.vault().members()?.len()
+        hq.vault()?.members()?.len()
     );
     let [almaty, astana, shymkent, courier] = &observers[..] else {
         return Err("four observers".into());
@@ -132,7 +127,7 @@ async fn main() -> Result {
 
     // The campaign's reports, dealt to the observers who will log them.
     let scenario = vigil_scenario::generate(seed, scale);
-    let taxonomy = hq.vault().taxonomy().clone();
+    let taxonomy = hq.vault()?.taxonomy().clone();
     let mut shares: Vec<Vec<Incident>> = vec![Vec::new(); observers.len()];
     for (i, report) in scenario.reports.iter().enumerate() {
         let object = report.as_object().ok_or("a report is not an object")?;
@@ -144,7 +139,7 @@ async fn main() -> Result {
         for (device, share) in observers.iter().zip(&shares) {
             let quarter = share.len().div_ceil(4);
             for incident in share.iter().skip(round * quarter).take(quarter) {
-                device.vault().add(incident)?;
+                device.vault()?.add(incident)?;
             }
         }
         Ok(())
@@ -164,11 +159,11 @@ async fn main() -> Result {
     println!("Round 3: the network is cut where the courier is; it carries a sealed file.");
     log_quarter(2)?;
     let bundle = folder.path().join("courier-to-hq.vigil");
-    let hq_fingerprint = hq.vault().info()?.device;
+    let hq_fingerprint = hq.vault()?.info()?.device;
     let carried = courier
-        .vault()
+        .vault()?
         .export_bundle(&bundle, Some(&hq_fingerprint))?;
-    let applied = hq.vault().import_bundle(&bundle)?;
+    let applied = hq.vault()?.import_bundle(&bundle)?;
     println!(
         "  courier -> hq (file)   {} changes, {} bytes, sealed for {} devices; {} applied",
         carried.changes, carried.bytes, carried.recipients, applied.changes_received
@@ -178,14 +173,14 @@ async fn main() -> Result {
     println!("Round 4: astana's phone is seized after its last sync; hq revokes it.");
     log_quarter(3)?;
     log.sync(astana, almaty).await?;
-    let seized = astana.vault().info()?.device;
+    let seized = astana.vault()?.info()?.device;
     // What astana made before the seizure still counts; the demo's whole day lasts
     // seconds, so the seizure is placed just after this second.
     let seized_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64
         + 1;
-    hq.vault().revoke(&seized, Some(seized_at))?;
+    hq.vault()?.revoke(&seized, Some(seized_at))?;
     let refused = astana.node.sync(hq.addr()?).await;
     println!(
         "  the seized phone tries hq: {}",
@@ -202,7 +197,7 @@ async fn main() -> Result {
         log.sync(device, &hq).await?;
     }
 
-    let report = hq.vault().report(COUNTED)?;
+    let report = hq.vault()?.report(COUNTED)?;
     println!("\n{}", render_markdown(&report, &taxonomy, &lang));
     let matches =
         serde_json::from_str::<serde_json::Value>(&report.to_json())? == scenario.expected_json();
@@ -266,7 +261,7 @@ async fn main() -> Result {
     let mut readable_in_field = 0;
     for device in observers {
         readable_in_field += device
-            .vault()
+            .vault()?
             .list(&Default::default())?
             .iter()
             .filter(|s| !s.sealed)

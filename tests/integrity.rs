@@ -17,7 +17,7 @@ use vigil_crypto::{DeviceKey, DevicePublicKey};
 use vigil_model::Taxonomy;
 use vigil_model::document::{IncidentDocument, PersonalPart, import_actor};
 use vigil_net::{Connection, Endpoint};
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 use vigil_sync::wire::{WireChange, WireEntry};
 use vigil_sync::{Frame, Session};
 use vigil_team::membership::{Action, Entry, SignedEntry};

@@ -14,7 +14,7 @@ use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
 use vigil_core::{Incident, IncidentId, Person, PersonalAccess, Role, Status, VaultError};
 use vigil_crypto::{DeviceKey, KeyEnvelope};
 use vigil_model::document::{IncidentDocument, PersonalPart};
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 use vigil_team::sealing::Readable;
 
 mod common;

@@ -5,12 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use vigil_core::{
-    Incident, IncidentId, KdfParams, ListFilter, Node, Role, Status, Vault, VaultError,
+    Incident, IncidentId, KdfParams, ListFilter, Node, Role, Status, Vault, VaultError, VaultHandle,
 };
 
 const FAST: KdfParams = KdfParams {
@@ -60,7 +60,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn lock(node: &Node) -> std::sync::MutexGuard<'_, Vault> {
+fn lock(node: &Node) -> vigil_core::VaultGuard<'_> {
     node.vault().lock().unwrap()
 }
 
@@ -88,9 +88,8 @@ async fn run(ops: Vec<Op>) {
     let mut nodes: Vec<Arc<Node>> = Vec::new();
     for i in 0..DEVICES {
         let vault = Vault::create(&dir.path().join(format!("d{i}")), b"pass", FAST).unwrap();
-        let node = Arc::new(
-            Node::bind(Arc::new(Mutex::new(vault)), "127.0.0.1:0".parse().unwrap()).unwrap(),
-        );
+        let node =
+            Arc::new(Node::bind(VaultHandle::new(vault), "127.0.0.1:0".parse().unwrap()).unwrap());
         let serving = Arc::clone(&node);
         tokio::spawn(async move { serving.serve(|_| {}).await });
         nodes.push(node);

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart, import_actor};
 use vigil_model::{FieldValue, Incident, IncidentId, Status, Taxonomy};
-use vigil_store::{ListFilter, Store, StoreError};
+use vigil_store::{ListFilter, Store, StoreError, StoreRead};
 use vigil_team::membership::{Action, Role};
 use vigil_team::sealing::Readable;
 use vigil_sync::wire::WireChange;

@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use vigil_crypto::DeviceKey;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, IncidentId, Taxonomy};
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 use vigil_team::membership::{Action, Role};
 use vigil_sync::{Frame, Session};
 use vigil_team::Roster;

@@ -4,11 +4,11 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use vigil_core::{
     Format, ImportMode, Incident, IncidentId, Invite, KdfParams, ListFilter, Node, Role, Status,
-    Vault,
+    Vault, VaultHandle,
 };
 
 pub const PASS: &[u8] = b"sync test";
@@ -58,7 +58,7 @@ impl Device {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let vault = Vault::create(&dir.path().join("vault"), PASS, FAST).unwrap();
-        let node = Node::bind(Arc::new(Mutex::new(vault)), "127.0.0.1:0".parse().unwrap()).unwrap();
+        let node = Node::bind(VaultHandle::new(vault), "127.0.0.1:0".parse().unwrap()).unwrap();
         let node = Arc::new(node);
         let serving = Arc::clone(&node);
         tokio::spawn(async move { serving.serve(|_| {}).await });
@@ -70,7 +70,7 @@ impl Device {
         self.dir.path().join("vault")
     }
 
-    pub fn vault(&self) -> std::sync::MutexGuard<'_, Vault> {
+    pub fn vault(&self) -> vigil_core::VaultGuard<'_> {
         self.node.vault().lock().unwrap()
     }
 
@@ -128,11 +128,7 @@ impl Device {
     /// Another node on this device's vault, on a port of its own and not serving: for
     /// a session watched through its own progress callback.
     pub fn another_node(&self) -> Node {
-        Node::bind(
-            Arc::clone(self.node.vault()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .unwrap()
+        Node::bind(self.node.vault().clone(), "127.0.0.1:0".parse().unwrap()).unwrap()
     }
 }
 

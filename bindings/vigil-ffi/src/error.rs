@@ -118,7 +118,8 @@ impl From<VaultError> for VigilError {
             | VaultError::BadInvite(_)
             | VaultError::BadRecoveryCode(_)
             | VaultError::BadBundle(_)
-            | VaultError::Sealed => VigilError::NotAllowed { reason },
+            | VaultError::Sealed
+            | VaultError::AlreadyServing => VigilError::NotAllowed { reason },
             // Not the network's fault: trying again will not help.
             VaultError::Network(
                 NetError::RejectedByPeer
@@ -133,6 +134,7 @@ impl From<VaultError> for VigilError {
             | VaultError::Storage(_)
             | VaultError::Key(_)
             | VaultError::Tampered
+            | VaultError::Wiped
             | VaultError::Io(_) => VigilError::Storage { reason },
         }
     }

@@ -1,10 +1,10 @@
 //! How a shell hears that a vault changed: a listener it implements and registers,
 //! e.g. to refresh a list when a peer's incidents arrive.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
+use crate::VigilError;
 use crate::shell::Foreign;
-use crate::{SyncSummary, VigilError};
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -28,63 +28,43 @@ pub struct VaultChange {
     pub members: u64,
 }
 
-/// Implemented by the shell. Called on a background thread after a change is
-/// stored; return quickly (post to the UI thread). An error it throws is logged and
-/// changes nothing.
+/// Implemented by the shell. Called after a change is stored, on the thread that
+/// stored it (a background thread for syncs, imports and bundles); return quickly
+/// (post to the UI thread). An error it throws is logged and changes nothing.
 #[uniffi::export(with_foreign)]
 pub trait VaultListener: Send + Sync {
     /// The vault changed.
     fn vault_changed(&self, change: VaultChange) -> Result<(), VigilError>;
 }
 
-/// The listeners of one vault.
-#[derive(Default)]
-pub(crate) struct Listeners(Mutex<Vec<Foreign<dyn VaultListener>>>);
-
-impl Listeners {
-    /// The list is valid whatever panicked while holding it: a poisoned lock is
-    /// taken back, so that listeners are not silently dropped.
-    fn all(&self) -> MutexGuard<'_, Vec<Foreign<dyn VaultListener>>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn add(&self, listener: Arc<dyn VaultListener>) {
-        self.all().push(Foreign::new(listener));
-    }
-
-    pub(crate) fn clear(&self) {
-        self.all().clear();
-    }
-
-    /// Tells every listener what a sync session stored.
-    pub(crate) fn heard_from_peer(&self, session: &SyncSummary) {
-        self.notify(
-            ChangeSource::Peer,
-            session.incidents_updated,
-            session.members_received,
-        );
-    }
-
-    /// Tells every listener, unless nothing changed.
-    pub(crate) fn notify(&self, source: ChangeSource, incidents: u64, members: u64) {
-        if incidents == 0 && members == 0 {
+/// The core's subscriber that calls `listener`. A listener that throws harms
+/// nobody: the change it was told of stands, and its error (the shell's own text,
+/// which could quote anything) is not logged.
+pub(crate) fn subscriber(
+    listener: Arc<dyn VaultListener>,
+) -> impl Fn(&vigil_core::VaultEvent) + Send + Sync + 'static {
+    let listener = Foreign::new(listener);
+    move |event| {
+        let Some(listener) = listener.get() else {
             return;
+        };
+        let change = VaultChange::from(event);
+        if let Some(Err(_)) = crate::shell::call(|| listener.vault_changed(change)) {
+            tracing::warn!("a vault listener failed");
         }
-        // Copied out so that a listener may call back into the vault.
-        let all = self.all().clone();
-        for listener in all {
-            let change = VaultChange {
-                source,
-                incidents,
-                members,
-            };
-            let Some(listener) = listener.get() else {
-                continue;
-            };
-            // The shell's own error text could quote anything: it is not logged.
-            if let Some(Err(_)) = crate::shell::call(|| listener.vault_changed(change)) {
-                tracing::warn!("a vault listener failed");
-            }
+    }
+}
+
+impl From<&vigil_core::VaultEvent> for VaultChange {
+    fn from(event: &vigil_core::VaultEvent) -> Self {
+        Self {
+            source: match event.source {
+                vigil_core::ChangeSource::Local => ChangeSource::Local,
+                vigil_core::ChangeSource::File => ChangeSource::File,
+                vigil_core::ChangeSource::Peer => ChangeSource::Peer,
+            },
+            incidents: event.incidents,
+            members: event.members,
         }
     }
 }

@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::Arc;
 
-use vigil_core::{Invite, Node, Status, render_markdown};
+use vigil_core::{
+    ChangeSource, ImportMode, Invite, Status, VaultGuard, VaultHandle, render_markdown,
+};
 use zeroize::Zeroizing;
 
-use crate::listener::{ChangeSource, Listeners, VaultListener};
+use crate::listener::{VaultListener, subscriber};
 use crate::records::{
     BundleSummary, ExportSummary, FileFormat, HistoryItem, ImportSummary, IncidentFilter,
     IncidentRecord, IncidentStatus, IncidentSummary, KeyStretching, ReportFigures, SyncSummary,
@@ -20,38 +21,16 @@ use crate::records::{
 };
 use crate::{VigilError, in_background, runtime};
 
-/// An open, unlocked vault.
+/// An open, unlocked vault: the core's [`VaultHandle`], which owns its lock, its
+/// events, its serving node and its wipe.
 #[derive(uniffi::Object)]
 pub struct Vault {
-    inner: Arc<Mutex<vigil_core::Vault>>,
-    /// The vault's folder, for [`Vault::panic`] when a long call holds `inner`.
-    dir: std::path::PathBuf,
-    listeners: Arc<Listeners>,
-    /// The node that serves, while it does.
-    serving: Mutex<Option<Arc<Node>>>,
-    /// Set by [`Vault::panic`]: every call fails from then on.
-    wiped: AtomicBool,
+    handle: VaultHandle,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault").finish_non_exhaustive()
-    }
-}
-
-/// What an unlock should cost on the device that creates a vault.
-const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// The shell's stretching, or stretching calibrated to [`UNLOCK_TARGET`] here.
-fn stretching_or_calibrated(
-    stretching: Option<KeyStretching>,
-) -> Result<vigil_core::KdfParams, VigilError> {
-    match stretching {
-        Some(stretching) => Ok(stretching.into()),
-        None => Ok(vigil_core::calibrated_kdf(
-            vigil_core::KdfParams::DEFAULT.memory_kib,
-            UNLOCK_TARGET,
-        )?),
     }
 }
 
@@ -66,11 +45,12 @@ pub async fn create_vault(
 ) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
     in_background(move || {
-        let kdf = stretching_or_calibrated(stretching)?;
-        let dir = PathBuf::from(path);
-        vigil_core::Vault::create(&dir, passphrase.as_bytes(), kdf)
-            .map(|vault| Vault::new(vault, &dir))
-            .map_err(Into::into)
+        let handle = VaultHandle::create(
+            &PathBuf::from(path),
+            passphrase.as_bytes(),
+            stretching.map(Into::into),
+        )?;
+        Ok(Vault::new(handle))
     })
     .await
 }
@@ -89,23 +69,14 @@ pub fn wipe_vault(path: String) -> Result<(), VigilError> {
 pub async fn open_vault(path: String, passphrase: String) -> Result<Arc<Vault>, VigilError> {
     let passphrase = Zeroizing::new(passphrase);
     in_background(move || {
-        let dir = PathBuf::from(path);
-        vigil_core::Vault::open(&dir, passphrase.as_bytes())
-            .map(|vault| Vault::new(vault, &dir))
-            .map_err(Into::into)
+        let handle = VaultHandle::open(&PathBuf::from(path), passphrase.as_bytes())?;
+        Ok(Vault::new(handle))
     })
     .await
 }
 
-/// The statuses a report counts when the shell names none.
-const COUNTED_BY_DEFAULT: [Status; 2] = [Status::Submitted, Status::Verified];
-
 fn counted(statuses: Vec<IncidentStatus>) -> Vec<Status> {
-    if statuses.is_empty() {
-        COUNTED_BY_DEFAULT.to_vec()
-    } else {
-        statuses.into_iter().map(Into::into).collect()
-    }
+    statuses.into_iter().map(Into::into).collect()
 }
 
 /// Form fields in a stable order (a map from the shell has none).
@@ -124,66 +95,37 @@ fn address(text: &str) -> Result<SocketAddr, VigilError> {
     })
 }
 
-/// A call that panicked while it held the vault (uniffi or the runtime turns the
-/// panic into an error) poisons the mutex; the vault is taken back rather than left
-/// unusable until it is reopened, for this shell and for the node that serves from
-/// the same mutex. Its database is consistent (a write interrupted by a panic is
-/// rolled back with its transaction) and what it keeps in memory is read again;
-/// see [`vigil_core::lock_vault`].
-fn lock(inner: &Mutex<vigil_core::Vault>) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
-    Ok(vigil_core::lock_vault(inner)?)
-}
-
 impl Vault {
-    fn new(vault: vigil_core::Vault, dir: &std::path::Path) -> Arc<Self> {
-        Arc::new(Self {
-            inner: Arc::new(Mutex::new(vault)),
-            dir: dir.to_path_buf(),
-            listeners: Arc::default(),
-            serving: Mutex::new(None),
-            wiped: AtomicBool::new(false),
-        })
+    fn new(handle: VaultHandle) -> Arc<Self> {
+        Arc::new(Self { handle })
     }
 
-    fn vault(&self) -> Result<MutexGuard<'_, vigil_core::Vault>, VigilError> {
-        if self.wiped.load(Ordering::SeqCst) {
-            return Err(VigilError::Storage {
-                reason: "this vault was wiped; open its folder again for an empty one".into(),
-            });
-        }
-        lock(&self.inner)
+    fn vault(&self) -> Result<VaultGuard<'_>, VigilError> {
+        Ok(self.handle.lock()?)
     }
 
-    /// Runs `work` on the vault on a blocking thread of the runtime.
+    /// Runs `work` on the vault on a blocking thread of the runtime; what it stores
+    /// is told to listeners as coming from `source`.
     async fn with_vault_in_background<T: Send + 'static>(
         &self,
+        source: ChangeSource,
         work: impl FnOnce(&mut vigil_core::Vault) -> Result<T, VigilError> + Send + 'static,
     ) -> Result<T, VigilError> {
-        drop(self.vault()?); // fails at once if wiped
-        let inner = Arc::clone(&self.inner);
-        in_background(move || work(&mut *lock(&inner)?)).await
+        let handle = self.handle.clone();
+        in_background(move || work(&mut *handle.lock_for(source)?)).await
     }
 
-    /// Runs one outgoing session on the serving node, or on a node of its own on an
-    /// ephemeral port (of the address family of `peer`) closed afterwards.
+    /// Runs one outgoing session on the serving node, or on a node of its own closed
+    /// afterwards.
     async fn dial<F, Fut>(&self, peer: SocketAddr, session: F) -> Result<SyncSummary, VigilError>
     where
-        F: FnOnce(Arc<Node>) -> Fut + Send + 'static,
+        F: FnOnce(Arc<vigil_core::Node>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<vigil_core::SyncReport, vigil_core::VaultError>> + Send,
     {
-        drop(self.vault()?); // fails at once if wiped
         let runtime = runtime()?;
-        let (node, own) = match self.serving_node()? {
-            Some(node) => (node, false),
-            None => {
-                let any: SocketAddr = if peer.is_ipv6() {
-                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-                } else {
-                    (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-                };
-                let _runtime = runtime.enter();
-                (Arc::new(Node::bind(Arc::clone(&self.inner), any)?), true)
-            }
+        let (node, own) = {
+            let _runtime = runtime.enter();
+            self.handle.dialling_node(peer)?
         };
         let report = runtime
             .spawn(async move {
@@ -195,19 +137,7 @@ impl Vault {
             })
             .await
             .map_err(crate::task_failed)??;
-        let summary = SyncSummary::from(report);
-        self.listeners.heard_from_peer(&summary);
-        Ok(summary)
-    }
-
-    fn serving(&self) -> Result<MutexGuard<'_, Option<Arc<Node>>>, VigilError> {
-        // Whatever panicked while holding it, the slot holds a node or none: both
-        // are valid.
-        Ok(self.serving.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn serving_node(&self) -> Result<Option<Arc<Node>>, VigilError> {
-        Ok(self.serving()?.clone())
+        Ok(SyncSummary::from(report))
     }
 }
 
@@ -226,12 +156,12 @@ impl Vault {
 
     /// Tells `listener` of every change stored from now on.
     pub fn add_listener(&self, listener: Arc<dyn VaultListener>) {
-        self.listeners.add(listener);
+        self.handle.subscribe(subscriber(listener));
     }
 
     /// Forgets every listener.
     pub fn remove_listeners(&self) {
-        self.listeners.clear();
+        self.handle.unsubscribe_all();
     }
 
     /// Logs a new incident from form fields (see [`IncidentRecord`] for their
@@ -239,7 +169,6 @@ impl Vault {
     /// id.
     pub fn add_incident(&self, fields: HashMap<String, String>) -> Result<String, VigilError> {
         let id = self.vault()?.add_fields(&cells(fields))?;
-        self.listeners.notify(ChangeSource::Local, 1, 0);
         Ok(id.to_string())
     }
 
@@ -250,15 +179,9 @@ impl Vault {
         id: String,
         fields: HashMap<String, String>,
     ) -> Result<bool, VigilError> {
-        let changed = {
-            let mut vault = self.vault()?;
-            let id = vault.resolve(&id)?;
-            vault.edit_fields(&id, &cells(fields))?
-        };
-        if changed {
-            self.listeners.notify(ChangeSource::Local, 1, 0);
-        }
-        Ok(changed)
+        let mut vault = self.vault()?;
+        let id = vault.resolve(&id)?;
+        Ok(vault.edit_fields(&id, &cells(fields))?)
     }
 
     /// Sets an incident's review status: submit a draft, verify or reject a report.
@@ -272,7 +195,7 @@ impl Vault {
         &self,
         filter: IncidentFilter,
     ) -> Result<Vec<IncidentSummary>, VigilError> {
-        let summaries = self.vault()?.list(&filter.into())?;
+        let summaries = self.handle.list(&filter.into())?;
         Ok(summaries.into_iter().map(Into::into).collect())
     }
 
@@ -310,9 +233,12 @@ impl Vault {
         counted: Vec<IncidentStatus>,
         language: String,
     ) -> Result<ReportFigures, VigilError> {
-        let vault = self.vault()?;
-        let report = vault.report(&self::counted(counted))?;
-        Ok(ReportFigures::new(&report, vault.taxonomy(), &language))
+        let report = self.handle.report(&self::counted(counted))?;
+        Ok(ReportFigures::new(
+            &report,
+            &self.handle.taxonomy()?,
+            &language,
+        ))
     }
 
     /// The report as Markdown, in `language`, ready to publish (figures, no names).
@@ -321,14 +247,17 @@ impl Vault {
         counted: Vec<IncidentStatus>,
         language: String,
     ) -> Result<String, VigilError> {
-        let vault = self.vault()?;
-        let report = vault.report(&self::counted(counted))?;
-        Ok(render_markdown(&report, vault.taxonomy(), &language))
+        let report = self.handle.report(&self::counted(counted))?;
+        Ok(render_markdown(
+            &report,
+            &self.handle.taxonomy()?,
+            &language,
+        ))
     }
 
     /// The report's figures as JSON, as `vigil report --format json` prints them.
     pub fn report_json(&self, counted: Vec<IncidentStatus>) -> Result<String, VigilError> {
-        Ok(self.vault()?.report(&self::counted(counted))?.to_json())
+        Ok(self.handle.report(&self::counted(counted))?.to_json())
     }
 
     /// Founds a team with this device as its first coordinator; `label` is how the
@@ -336,7 +265,6 @@ impl Vault {
     /// code: show it once, for the founder to write down, and keep it nowhere.
     pub fn create_team(&self, label: String) -> Result<String, VigilError> {
         let code = self.vault()?.create_team(&label)?;
-        self.listeners.notify(ChangeSource::Local, 0, 1);
         Ok(code.as_str().to_owned())
     }
 
@@ -352,18 +280,14 @@ impl Vault {
         since_unix: Option<i64>,
     ) -> Result<Vec<TeamMember>, VigilError> {
         let code = zeroize::Zeroizing::new(code);
-        let appointed = {
-            let mut vault = self.vault()?;
-            let own = vault.info()?.device;
-            let recovery = vault.recover(&code, &appoint, since_unix)?;
-            recovery
-                .appointed
-                .iter()
-                .map(|m| TeamMember::new(m, &own))
-                .collect()
-        };
-        self.listeners.notify(ChangeSource::Local, 0, 1);
-        Ok(appointed)
+        let mut vault = self.vault()?;
+        let own = vault.info()?.device;
+        let recovery = vault.recover(&code, &appoint, since_unix)?;
+        Ok(recovery
+            .appointed
+            .iter()
+            .map(|m| TeamMember::new(m, &own))
+            .collect())
     }
 
     /// Makes a one-time invitation for a device to join as `role`, valid for
@@ -400,9 +324,7 @@ impl Vault {
     /// now (after a coordinator joined, so that it reads older incidents); returns
     /// how many incidents. Sync to hand it on.
     pub fn reshare(&self) -> Result<u64, VigilError> {
-        let count = self.vault()?.reshare()?;
-        self.listeners.notify(ChangeSource::Local, count, 0);
-        Ok(count)
+        Ok(self.vault()?.reshare()?)
     }
 
     /// Revokes a device (a coordinator only): once this reaches them, every member
@@ -413,43 +335,29 @@ impl Vault {
         fingerprint: String,
         since_unix: Option<i64>,
     ) -> Result<TeamMember, VigilError> {
-        let member = {
-            let mut vault = self.vault()?;
-            let own = vault.info()?.device;
-            TeamMember::new(&vault.revoke(&fingerprint, since_unix)?, &own)
-        };
-        self.listeners.notify(ChangeSource::Local, 0, 1);
-        Ok(member)
+        let mut vault = self.vault()?;
+        let own = vault.info()?.device;
+        Ok(TeamMember::new(
+            &vault.revoke(&fingerprint, since_unix)?,
+            &own,
+        ))
     }
 
     /// Destroys this vault now, without a passphrase, in well under a second: stops
     /// serving, closes the database, overwrites the key file and deletes the data.
     /// Every later call fails; opening the folder again gives an empty vault.
     pub fn panic(&self) -> Result<(), VigilError> {
-        self.wiped.store(true, Ordering::SeqCst);
-        let _ = self.stop_serving();
-        self.remove_listeners();
-        match self.inner.try_lock() {
-            Ok(mut vault) => Ok(vault.wipe()?),
-            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner().wipe()?),
-            // A long call (an import, a sync) holds the vault: do not wait for it.
-            // Its database files are deleted under it and the key file blanked, so
-            // whatever it still writes lands in unlinked files nothing can open.
-            Err(TryLockError::WouldBlock) => Ok(vigil_core::wipe(&self.dir)?),
-        }
+        Ok(self.handle.wipe()?)
     }
 
     /// Whether the vault is serving its team (see [`Vault::start_serving`]).
     pub fn is_serving(&self) -> bool {
-        self.serving_node().is_ok_and(|node| node.is_some())
+        self.handle.serving_node().is_some()
     }
 
     /// Stops serving; sessions under way end.
     pub fn stop_serving(&self) -> Result<(), VigilError> {
-        let node = self.serving()?.take();
-        if let Some(node) = node {
-            node.close();
-        }
+        self.handle.stop_serving();
         Ok(())
     }
 }
@@ -466,7 +374,7 @@ impl Vault {
     ) -> Result<(), VigilError> {
         let passphrase = Zeroizing::new(passphrase);
         let duress = duress.map(Zeroizing::new);
-        self.with_vault_in_background(move |vault| {
+        self.with_vault_in_background(ChangeSource::Local, move |vault| {
             Ok(vault.set_duress_passphrase(
                 passphrase.as_bytes(),
                 duress.as_ref().map(|d| d.as_bytes()),
@@ -488,8 +396,11 @@ impl Vault {
     ) -> Result<(), VigilError> {
         let passphrase = Zeroizing::new(passphrase);
         let new_passphrase = Zeroizing::new(new_passphrase);
-        self.with_vault_in_background(move |vault| {
-            let kdf = stretching_or_calibrated(stretching)?;
+        self.with_vault_in_background(ChangeSource::Local, move |vault| {
+            let kdf = match stretching {
+                Some(stretching) => stretching.into(),
+                None => vigil_core::key_stretching(None, None)?,
+            };
             Ok(vault.change_passphrase(
                 passphrase.as_bytes(),
                 new_passphrase.as_bytes(),
@@ -507,20 +418,15 @@ impl Vault {
         path: String,
         skip_invalid: bool,
     ) -> Result<ImportSummary, VigilError> {
-        let mode = if skip_invalid {
-            vigil_core::ImportMode::SkipInvalid
-        } else {
-            vigil_core::ImportMode::AllOrNothing
-        };
+        let mode = ImportMode::skipping_invalid(skip_invalid);
         let outcome = self
-            .with_vault_in_background(move |vault| {
+            .with_vault_in_background(ChangeSource::File, move |vault| {
                 let path = PathBuf::from(path);
                 let format = vigil_core::Format::from_path(&path);
                 let file = std::fs::File::open(&path).map_err(vigil_core::VaultError::from)?;
                 Ok(vault.import(file, format, mode)?)
             })
             .await?;
-        self.listeners.notify(ChangeSource::File, outcome.added, 0);
         Ok(outcome.into())
     }
 
@@ -533,7 +439,7 @@ impl Vault {
         statuses: Vec<IncidentStatus>,
     ) -> Result<ExportSummary, VigilError> {
         let statuses: Vec<Status> = statuses.into_iter().map(Into::into).collect();
-        self.with_vault_in_background(move |vault| {
+        self.with_vault_in_background(ChangeSource::Local, move |vault| {
             Ok(vault
                 .export_to_file(&PathBuf::from(path), format.into(), &statuses)?
                 .into())
@@ -549,7 +455,7 @@ impl Vault {
         path: String,
         for_device: Option<String>,
     ) -> Result<BundleSummary, VigilError> {
-        self.with_vault_in_background(move |vault| {
+        self.with_vault_in_background(ChangeSource::Local, move |vault| {
             Ok(vault
                 .export_bundle(&PathBuf::from(path), for_device.as_deref())?
                 .into())
@@ -559,17 +465,10 @@ impl Vault {
 
     /// Verifies and applies a bundle, exactly as a live sync would.
     pub async fn import_bundle(&self, path: String) -> Result<SyncSummary, VigilError> {
-        let summary: SyncSummary = self
-            .with_vault_in_background(move |vault| {
-                Ok((&vault.import_bundle(&PathBuf::from(path))?).into())
-            })
-            .await?;
-        self.listeners.notify(
-            ChangeSource::File,
-            summary.incidents_updated,
-            summary.members_received,
-        );
-        Ok(summary)
+        self.with_vault_in_background(ChangeSource::File, move |vault| {
+            Ok((&vault.import_bundle(&PathBuf::from(path))?).into())
+        })
+        .await
     }
 
     /// Joins the team of an invitation: reaches its coordinator, proves the
@@ -596,33 +495,8 @@ impl Vault {
     /// listens on.
     pub async fn start_serving(&self, address: String) -> Result<String, VigilError> {
         let addr = self::address(&address)?;
-        drop(self.vault()?); // fails at once if wiped
-        let mut serving = self.serving()?;
-        if serving.is_some() {
-            return Err(VigilError::NotAllowed {
-                reason: "this vault is already serving; stop it first".into(),
-            });
-        }
-        let runtime = runtime()?;
-        let node = {
-            let _runtime = runtime.enter();
-            Arc::new(Node::bind(Arc::clone(&self.inner), addr)?)
-        };
-        let bound = node.local_addr()?;
-        let listeners = Arc::clone(&self.listeners);
-        let serve = Arc::clone(&node);
-        runtime.spawn(async move {
-            serve
-                .serve(move |session| {
-                    if let Ok(report) = session {
-                        listeners.heard_from_peer(&report.into());
-                    }
-                })
-                .await;
-        });
-        *serving = Some(node);
-        tracing::info!(%bound, "serving");
-        Ok(bound.to_string())
+        let _runtime = runtime()?.enter();
+        Ok(self.handle.start_serving(addr)?.to_string())
     }
 
     /// One sync session with the team device at `address` (IP:PORT).
@@ -635,7 +509,7 @@ impl Vault {
 
 impl Drop for Vault {
     fn drop(&mut self) {
-        let _ = self.stop_serving();
+        self.handle.stop_serving();
     }
 }
 
@@ -654,24 +528,24 @@ mod tests {
             lanes: 1,
         };
         let created = vigil_core::Vault::create(dir.path(), b"ffi lock test", fast).unwrap();
-        let vault = Vault::new(created, dir.path());
+        let vault = Vault::new(VaultHandle::new(created));
         let runtime = runtime().unwrap();
 
         let failed = runtime.block_on(
-            vault.with_vault_in_background(|_| -> Result<(), VigilError> {
+            vault.with_vault_in_background(ChangeSource::Local, |_| -> Result<(), VigilError> {
                 panic!("a bug in a call")
             }),
         );
         assert!(matches!(failed, Err(VigilError::Internal { .. })));
-        assert!(vault.inner.is_poisoned());
+        assert!(vault.handle.is_poisoned());
 
         assert_eq!(vault.info().unwrap().incidents, 0);
         runtime
-            .block_on(
-                vault.with_vault_in_background(|v| Ok(v.add(&vigil_core::Incident::example())?)),
-            )
+            .block_on(vault.with_vault_in_background(ChangeSource::Local, |v| {
+                Ok(v.add(&vigil_core::Incident::example())?)
+            }))
             .unwrap();
         assert_eq!(vault.info().unwrap().incidents, 1);
-        assert!(!vault.inner.is_poisoned());
+        assert!(!vault.handle.is_poisoned());
     }
 }

@@ -119,27 +119,16 @@ fn statuses(list: &[String]) -> Result<Vec<Status>> {
         .collect()
 }
 
-/// What an unlock costs on the machine that creates a vault (at 64 MiB): a phone
-/// slower than it pays more.
-const UNLOCK_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// Argon2id parameters from `--kdf-memory-mib` and `--kdf-iterations`; without the
-/// passes, as many as make an unlock take [`UNLOCK_TARGET`] here.
+/// passes, as many as make an unlock take [`vigil_core::UNLOCK_TARGET`] here.
 fn stretching(memory_mib: u32, iterations: Option<u32>) -> Result<vigil_core::KdfParams> {
-    let memory_kib = memory_mib.saturating_mul(1024);
-    if memory_kib < vigil_core::KdfParams::DEFAULT.memory_kib {
+    let kdf = vigil_core::key_stretching(Some(memory_mib), iterations)?;
+    if vigil_core::is_weak_stretching(&kdf) {
         eprintln!(
             "warning: less than 64 MiB of key stretching makes a forced guess of the passphrase cheaper on a seized phone"
         );
     }
-    Ok(match iterations {
-        Some(iterations) => vigil_core::KdfParams {
-            memory_kib,
-            iterations,
-            lanes: 1,
-        },
-        None => vigil_core::calibrated_kdf(memory_kib, UNLOCK_TARGET)?,
-    })
+    Ok(kdf)
 }
 
 fn run(cli: Cli) -> Result {
@@ -173,11 +162,7 @@ fn run(cli: Cli) -> Result {
                 .map_err(|e| CliError::Message(format!("cannot open {}: {e}", file.display())))?;
             let size = input.metadata().map(|m| m.len()).unwrap_or(0);
             let bar = output::progress_bar(size);
-            let mode = if skip_invalid {
-                ImportMode::SkipInvalid
-            } else {
-                ImportMode::AllOrNothing
-            };
+            let mode = ImportMode::skipping_invalid(skip_invalid);
             let result = vault.import(bar.wrap_read(input), format, mode);
             bar.finish_and_clear();
             let outcome = result?;
@@ -233,11 +218,7 @@ fn run(cli: Cli) -> Result {
         }
         Command::Report { format, status } => {
             let vault = open(&vault_path(cli.vault)?)?;
-            let counted = if status.is_empty() {
-                vec![Status::Submitted, Status::Verified]
-            } else {
-                statuses(&status)?
-            };
+            let counted = vigil_core::counted_or_default(&statuses(&status)?);
             let report = vault.report(&counted)?;
             match format {
                 ReportFormat::Json => println!("{}", report.to_json()),

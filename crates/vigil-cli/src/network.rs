@@ -3,11 +3,11 @@
 use std::io::{IsTerminal, Read};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use vigil_core::{Invite, Node, Role, SyncReport, Vault, VaultError};
+use vigil_core::{Invite, Node, Role, SyncReport, Vault, VaultError, VaultHandle};
 
 use crate::args::{BundleCommand, TeamCommand};
 use crate::{CliError, Result};
@@ -74,7 +74,10 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
             let vault = crate::open(path)?;
             let runtime = runtime()?;
             let report = runtime.block_on(async {
-                let node = node(vault, "0.0.0.0:0".parse().map_err(|_| bad_addr())?)?;
+                // Dialled from the family of the first address the invitation names.
+                let first = invite.addresses.first().copied();
+                let from = first.map_or(([0, 0, 0, 0], 0).into(), vigil_core::ephemeral_address);
+                let node = node(vault, from)?;
                 Ok::<_, CliError>(node.join(&invite, &label).await?)
             })?;
             println!("Joined the team as {}.", invite.role.as_str());
@@ -175,12 +178,8 @@ pub fn team(command: TeamCommand, path: &Path) -> Result {
     Ok(())
 }
 
-fn bad_addr() -> CliError {
-    CliError::Message("bad listening address".into())
-}
-
 fn node(vault: Vault, listen: SocketAddr) -> Result<Node> {
-    let mut node = Node::bind(Arc::new(Mutex::new(vault)), listen)?;
+    let mut node = Node::bind(VaultHandle::new(vault), listen)?;
     if std::io::stderr().is_terminal() {
         let bar = crate::output::sync_progress();
         node.on_progress(move |stats| bar.set_position(stats.changes_received));
@@ -281,12 +280,7 @@ pub fn sync(path: &Path, addr: SocketAddr) -> Result {
     let vault = crate::open(path)?;
     let runtime = runtime()?;
     let report = runtime.block_on(async {
-        let listen = if addr.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
-        };
-        let node = node(vault, listen.parse().map_err(|_| bad_addr())?)?;
+        let node = node(vault, vigil_core::ephemeral_address(addr))?;
         Ok::<_, CliError>(node.sync(addr).await?)
     })?;
     print_report(&report);
@@ -304,20 +298,25 @@ pub fn serve(path: &Path, listen: SocketAddr, discovery: bool, sessions: Option<
         let node = Arc::new(node(vault, listen)?);
         let addr = node.local_addr()?;
         println!("Listening on {addr}");
-        let _announcement = if discovery {
-            match vigil_net::discovery::Announcement::start(addr.port()) {
-                Ok(a) => {
+        if discovery {
+            match node.announce() {
+                Ok(()) => {
                     println!("Announced on the LAN (anonymously); --no-discovery to stay silent.");
-                    Some(a)
                 }
                 Err(e) => {
                     eprintln!("LAN discovery is unavailable here ({e}); peers can still connect by address.");
-                    None
                 }
             }
-        } else {
-            None
-        };
+        }
+        // What sessions store, as they store it, for whoever follows the log.
+        node.vault().subscribe(|event| {
+            tracing::info!(
+                source = ?event.source,
+                incidents = event.incidents,
+                members = event.members,
+                "vault changed"
+            );
+        });
         let done = Arc::new(AtomicU64::new(0));
         let closer = Arc::clone(&node);
         let counter = Arc::clone(&done);
@@ -347,9 +346,9 @@ pub fn serve(path: &Path, listen: SocketAddr, discovery: bool, sessions: Option<
 /// `vigil peers`
 pub fn peers(seconds: u64) -> Result {
     let runtime = runtime()?;
-    let found = runtime.block_on(vigil_net::discovery::browse(
-        std::time::Duration::from_secs(seconds.clamp(1, 60)),
-    ));
+    let found = runtime.block_on(vigil_core::browse_lan(std::time::Duration::from_secs(
+        seconds.clamp(1, 60),
+    )));
     let found = found.map_err(|e| CliError::Message(format!("LAN discovery failed: {e}")))?;
     if found.is_empty() {
         println!("No Vigil device announced itself on the LAN.");

@@ -13,6 +13,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use vigil_store::StoreRead;
 
 use serde::{Deserialize, Serialize};
 use vigil_crypto::DevicePublicKey;

@@ -88,6 +88,12 @@ pub enum VaultError {
     /// Sealed personal data that was altered.
     #[error("the sealed personal data of this incident was altered; it is refused")]
     Tampered,
+    /// The vault was wiped (panic button); opening its folder again gives an empty one.
+    #[error("this vault was wiped; open its folder again for an empty one")]
+    Wiped,
+    /// A vault serves once at a time.
+    #[error("this vault is already serving; stop it first")]
+    AlreadyServing,
     /// Reading or writing a file.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),

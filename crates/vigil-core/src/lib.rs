@@ -5,9 +5,11 @@
 //! team over QUIC.
 
 mod bundle;
+mod defaults;
 mod error;
+mod events;
+mod handle;
 mod invite;
-mod lock;
 mod peer;
 mod personal;
 mod recovery;
@@ -15,18 +17,24 @@ mod team;
 mod vault;
 
 pub use bundle::BundleOutcome;
+pub use defaults::{
+    COUNTED_BY_DEFAULT, UNLOCK_TARGET, counted_or_default, ephemeral_address, is_weak_stretching,
+    key_stretching,
+};
 pub use error::VaultError;
+pub use events::{ChangeSource, VaultEvent};
+pub use handle::{VaultGuard, VaultHandle};
 pub use invite::Invite;
-pub use lock::lock_vault;
 pub use peer::{
     FRAME_DEADLINE, NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SEND_QUEUE, SESSION_DEADLINE,
-    SyncReport,
+    SyncReport, browse_lan,
 };
 pub use recovery::RecoveryCode;
 pub use team::{Equivocation, Recovery};
 pub use vault::{
     ExportOutcome, ImportMode, ImportOutcome, MergeOutcome, Vault, VaultInfo, calibrated_kdf, wipe,
 };
+pub use vigil_net::discovery::Discovered;
 pub use vigil_sync::SyncStats;
 pub use vigil_team::{Member, PersonalAccess, Role};
 

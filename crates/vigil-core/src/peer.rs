@@ -4,19 +4,23 @@
 //! network wait, so serving and syncing run side by side.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::StoreRead;
 
 use tokio::sync::mpsc;
 use vigil_crypto::DevicePublicKey;
+use vigil_net::discovery::{Announcement, Discovered};
 use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, PeerPolicy};
 use vigil_sync::wire::WireEntry;
 use vigil_sync::{Frame, Session, SyncError, SyncStats};
 
+use crate::events::ChangeSource;
+use crate::handle::{VaultGuard, WeakVaultHandle};
 use crate::invite::Invite;
 use crate::team::TeamPolicy;
 use crate::vault::now;
-use crate::{Vault, VaultError};
+use crate::{VaultError, VaultHandle};
 
 /// A session's outcome, for the user and for benchmarks.
 #[derive(Debug, Clone, Default)]
@@ -40,9 +44,11 @@ type Progress = Arc<dyn Fn(&SyncStats) + Send + Sync>;
 
 /// A device on the network: listens for its team's devices and dials them.
 pub struct Node {
-    vault: Arc<Mutex<Vault>>,
+    vault: VaultHandle,
     endpoint: Endpoint,
     progress: Option<Progress>,
+    /// The node's announcement on the LAN, while it makes one.
+    announcement: std::sync::Mutex<Option<Announcement>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -51,16 +57,17 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// A task that panicked while it held the vault does not stop the node: see
-/// [`crate::lock_vault`].
-fn lock(vault: &Mutex<Vault>) -> Result<MutexGuard<'_, Vault>, VaultError> {
-    crate::lock_vault(vault)
+/// Locks the vault for a session: what it stores is told to subscribers as coming
+/// from a peer. A task that panicked while it held the vault does not stop the node:
+/// see [`VaultHandle::lock_for`].
+fn lock(vault: &VaultHandle) -> Result<VaultGuard<'_>, VaultError> {
+    vault.lock_for(ChangeSource::Peer)
 }
 
 /// The team's admission policy as the transport holds it: before each handshake the
 /// vault reads its team again if another process wrote to it meanwhile.
 struct LivePolicy {
-    vault: Weak<Mutex<Vault>>,
+    vault: WeakVaultHandle,
     policy: Arc<TeamPolicy>,
 }
 
@@ -82,13 +89,13 @@ impl PeerPolicy for LivePolicy {
 impl Node {
     /// Binds a QUIC endpoint on `addr` (port 0 picks a free one) with the vault's
     /// device key. Must be called within a tokio runtime.
-    pub fn bind(vault: Arc<Mutex<Vault>>, addr: SocketAddr) -> Result<Self, VaultError> {
+    pub fn bind(vault: VaultHandle, addr: SocketAddr) -> Result<Self, VaultError> {
         let (device, policy) = {
             let v = lock(&vault)?;
             (v.device.clone(), v.policy())
         };
         let policy = Arc::new(LivePolicy {
-            vault: Arc::downgrade(&vault),
+            vault: vault.downgrade(),
             policy,
         });
         let endpoint = Endpoint::bind(addr, &device, policy)?;
@@ -96,7 +103,21 @@ impl Node {
             vault,
             endpoint,
             progress: None,
+            announcement: std::sync::Mutex::default(),
         })
+    }
+
+    /// Announces on the LAN, anonymously, that a Vigil device listens on this node's
+    /// port, until [`Node::close`] (see `vigil_net::discovery` for what it reveals).
+    /// Fails where the network carries no multicast; peers can still dial the
+    /// address.
+    pub fn announce(&self) -> Result<(), VaultError> {
+        let announcement = Announcement::start(self.local_addr()?.port())?;
+        *self
+            .announcement
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(announcement);
+        Ok(())
     }
 
     /// Calls `progress` as batches arrive during long syncs.
@@ -110,7 +131,7 @@ impl Node {
     }
 
     /// The vault this node syncs.
-    pub fn vault(&self) -> &Arc<Mutex<Vault>> {
+    pub fn vault(&self) -> &VaultHandle {
         &self.vault
     }
 
@@ -122,7 +143,7 @@ impl Node {
     ) {
         let on_session = Arc::new(on_session);
         while let Some(connection) = self.endpoint.accept().await {
-            let vault = Arc::clone(&self.vault);
+            let vault = self.vault.clone();
             let on_session = Arc::clone(&on_session);
             tokio::spawn(async move {
                 let result = respond(&vault, &connection).await;
@@ -233,10 +254,25 @@ impl Node {
         Err(last_error)
     }
 
-    /// Stops listening and closes every connection.
+    /// Stops listening and announcing, and closes every connection.
     pub fn close(&self) {
+        let announcement = self
+            .announcement
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(Err(e)) = announcement.map(Announcement::stop) {
+            tracing::debug!(error = %e, "the LAN announcement did not confirm its end");
+        }
         self.endpoint.close();
     }
+}
+
+/// The Vigil devices that announce themselves on the LAN, found by listening for
+/// `duration` (see `vigil_net::discovery`: browsing is visible to the network). They
+/// say only where to dial; who answers is proven by the handshake.
+pub async fn browse_lan(duration: Duration) -> Result<Vec<Discovered>, VaultError> {
+    Ok(vigil_net::discovery::browse(duration).await?)
 }
 
 /// How long to wait for a peer to answer at all. QUIC would wait for its idle
@@ -312,7 +348,7 @@ async fn queue(tx: &mpsc::Sender<Vec<u8>>, frames: Vec<Vec<u8>>) -> Result<(), V
 
 /// Runs a session as the side that connected.
 async fn initiate(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     peer: &DevicePublicKey,
     stream: FrameStream,
     progress: Option<Progress>,
@@ -374,7 +410,7 @@ fn late() -> VaultError {
 
 /// Runs a session as the side that was connected to. A device this one does not know
 /// first presents an invitation, or proves it was added since this device last synced.
-async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncReport, VaultError> {
+async fn respond(vault: &VaultHandle, connection: &Connection) -> Result<SyncReport, VaultError> {
     let started = Instant::now();
     let stream = tokio::time::timeout(NEWCOMER_DEADLINE, connection.accept_stream())
         .await
@@ -434,7 +470,7 @@ async fn respond(vault: &Mutex<Vault>, connection: &Connection) -> Result<SyncRe
 /// invitation's secret, or (asked with `Prove`) the membership log that adds it.
 /// Returns the first frame of the session if it came before the proof.
 async fn introduce(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     connection: &Connection,
     receiver: &mut FrameReceiver,
     tx: &mpsc::Sender<Vec<u8>>,
@@ -507,7 +543,7 @@ async fn introduce(
 /// nothing else was written meanwhile, that is our whole log. Bundles for the peer
 /// start from there.
 fn remember(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     peer: &DevicePublicKey,
     start: i64,
     session: &Session,
@@ -527,7 +563,7 @@ fn remember(
 
 /// Handles one frame of a session with the vault locked.
 fn handle(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     peer: &DevicePublicKey,
     session: &mut Session,
     frame: &[u8],
@@ -559,7 +595,7 @@ fn handle(
 /// The session's next frame to send, read with the vault locked for that frame
 /// only; nothing more goes to a peer revoked meanwhile.
 fn next_frame(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     peer: &DevicePublicKey,
     session: &mut Session,
 ) -> Result<Option<Vec<u8>>, VaultError> {
@@ -581,7 +617,7 @@ fn next_frame(
 /// session as hashes), so two peers that owe each other much never wait on each
 /// other; the session's frames are read from the store only as the queue has room.
 async fn pump(
-    vault: &Mutex<Vault>,
+    vault: &VaultHandle,
     peer: &DevicePublicKey,
     session: &mut Session,
     receiver: &mut FrameReceiver,
@@ -636,7 +672,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::{Incident, IncidentId, KdfParams, ListFilter, Role};
+    use crate::{Incident, IncidentId, KdfParams, ListFilter, Role, Vault};
 
     const PASS: &[u8] = b"peer test";
     const FAST: KdfParams = KdfParams {
@@ -645,15 +681,15 @@ mod tests {
         lanes: 1,
     };
 
-    fn key(vault: &Mutex<Vault>) -> DevicePublicKey {
+    fn key(vault: &VaultHandle) -> DevicePublicKey {
         vault.lock().unwrap().device.public()
     }
 
     /// One session between two vaults, frame by frame as [`pump`] runs it, without a
     /// network; `meanwhile` runs once the responder has handled the first frame.
     fn session(
-        initiator: &Mutex<Vault>,
-        responder: &Mutex<Vault>,
+        initiator: &VaultHandle,
+        responder: &VaultHandle,
         meanwhile: impl FnOnce(),
     ) -> Result<(), VaultError> {
         let (ini_key, resp_key) = (key(initiator), key(responder));
@@ -665,7 +701,7 @@ mod tests {
             let v = responder.lock().unwrap();
             Session::respond(&v.store, &v.device, &v.taxonomy)?
         };
-        let drain = |vault: &Mutex<Vault>, peer, session: &mut Session| {
+        let drain = |vault: &VaultHandle, peer, session: &mut Session| {
             let mut frames = Vec::new();
             while let Some(frame) = next_frame(vault, peer, session)? {
                 frames.push(frame);
@@ -697,7 +733,8 @@ mod tests {
     fn a_wiped_vault_admits_nobody() {
         let (dir_hq, dir_field) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let mut hq = Vault::create(&dir_hq.path().join("vault"), PASS, FAST).unwrap();
-        let field = Mutex::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
+        let field =
+            VaultHandle::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
         hq.create_team("hq").unwrap();
         let invite = hq.invite(Role::Observer, 600, Vec::new()).unwrap();
         hq.admit(&key(&field), &invite.secret, "field").unwrap();
@@ -715,8 +752,9 @@ mod tests {
     fn an_open_session_takes_nothing_from_a_device_revoked_by_another_connection() {
         let (dir_hq, dir_field) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let hq_path = dir_hq.path().join("vault");
-        let hq = Mutex::new(Vault::create(&hq_path, PASS, FAST).unwrap());
-        let field = Mutex::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
+        let hq = VaultHandle::new(Vault::create(&hq_path, PASS, FAST).unwrap());
+        let field =
+            VaultHandle::new(Vault::create(&dir_field.path().join("vault"), PASS, FAST).unwrap());
         let fingerprint = key(&field).fingerprint();
         {
             let mut v = hq.lock().unwrap();

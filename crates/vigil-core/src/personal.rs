@@ -10,7 +10,7 @@
 use vigil_crypto::DevicePublicKey;
 use vigil_model::document::PersonalPart;
 use vigil_model::{Incident, IncidentId, Personal, Status, Summary};
-use vigil_store::{ListFilter, Writer};
+use vigil_store::{ListFilter, StoreRead, Writer};
 use vigil_team::sealing::{self, Readable};
 use vigil_team::{PersonalAccess, Role};
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
+use vigil_store::StoreRead;
 
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};

@@ -13,7 +13,7 @@ use vigil_model::document::{
 };
 use vigil_model::{Incident, IncidentId, Person, Status, Summary, Taxonomy};
 use vigil_report::Report;
-use vigil_store::{ListFilter, Store, StoreError, Writer};
+use vigil_store::{ListFilter, Reader, Store, StoreError, StoreRead, Writer};
 use vigil_team::sealing::Readable;
 use vigil_team::{Roster, signing};
 
@@ -38,6 +38,18 @@ pub enum ImportMode {
     AllOrNothing,
     /// Bad lines are skipped and reported; the rest is imported, in one transaction.
     SkipInvalid,
+}
+
+impl ImportMode {
+    /// [`ImportMode::SkipInvalid`] if `skip` (a shell's checkbox or flag), else the
+    /// default.
+    pub fn skipping_invalid(skip: bool) -> Self {
+        if skip {
+            Self::SkipInvalid
+        } else {
+            Self::AllOrNothing
+        }
+    }
 }
 
 /// What an import did.
@@ -123,6 +135,9 @@ pub struct Vault {
     /// The team, once the vault founded or joined one.
     pub(crate) roster: Option<Roster>,
     pub(crate) policy: Arc<TeamPolicy>,
+    /// A read-only connection, opened with the store while the key is at hand, for
+    /// the [`crate::VaultHandle`] that will share this vault to take.
+    pub(crate) reader: Option<Reader>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -289,6 +304,7 @@ impl Vault {
         let envelope = wrap(&key)?;
         write_atomically(&dir.join(KEY_FILE), envelope.to_bytes())?;
         let mut store = Store::create(&dir.join(DB_FILE), key.expose())?;
+        let reader = Reader::open(&dir.join(DB_FILE), key.expose())?;
         let device = DeviceKey::generate();
         let taxonomy = Taxonomy::default_taxonomy();
         store.write(|w| {
@@ -299,7 +315,7 @@ impl Vault {
             )?;
             w.set_meta(META_CREATED, now_rfc3339().as_bytes())
         })?;
-        Ok(Self::assemble(dir, store, device, taxonomy))
+        Ok(Self::assemble(dir, store, reader, device, taxonomy))
     }
 
     /// Opens the vault in `dir` with `passphrase`.
@@ -357,6 +373,7 @@ impl Vault {
             }
             other => other.into(),
         })?;
+        let reader = Reader::open(&db, key.expose())?;
         drop(key);
         let secret = zeroize::Zeroizing::new(
             store
@@ -364,11 +381,8 @@ impl Vault {
                 .ok_or_else(|| VaultError::NotAVault("the vault has no device key".into()))?,
         );
         let device = DeviceKey::from_secret_bytes(&secret)?;
-        let taxonomy = match store.meta(META_TAXONOMY)? {
-            Some(bytes) => Taxonomy::from_toml(&String::from_utf8_lossy(&bytes))?,
-            None => Taxonomy::default_taxonomy(),
-        };
-        let mut vault = Self::assemble(dir, store, device, taxonomy);
+        let taxonomy = stored_taxonomy(&store)?;
+        let mut vault = Self::assemble(dir, store, reader, device, taxonomy);
         vault.sign_unsigned_changes()?;
         vault.load_team()?;
         Ok(vault)
@@ -424,14 +438,13 @@ impl Vault {
     /// Wipes this vault (see [`wipe`]) after closing its database, so that nothing of
     /// it is written again. The vault can do nothing more; opening the folder again
     /// gives an empty vault.
-    pub fn wipe(&mut self) -> Result<(), VaultError> {
-        drop(std::mem::replace(&mut self.store, Store::closed()?));
-        self.roster = None;
+    pub fn wipe(self) -> Result<(), VaultError> {
         // A `serve` still running on this vault admits nobody from now on.
         self.policy.update(None);
-        // The old device key is zeroized as it is dropped.
-        self.device = DeviceKey::generate();
-        wipe(&self.dir)
+        let dir = self.dir.clone();
+        // Its connections are closed and its device key zeroized as it is dropped.
+        drop(self);
+        wipe(&dir)
     }
 
     /// Changes written before changes were signed (vault schema 1) are signed by this
@@ -457,7 +470,13 @@ impl Vault {
         Ok(())
     }
 
-    fn assemble(dir: &Path, store: Store, device: DeviceKey, taxonomy: Taxonomy) -> Self {
+    fn assemble(
+        dir: &Path,
+        store: Store,
+        reader: Reader,
+        device: DeviceKey,
+        taxonomy: Taxonomy,
+    ) -> Self {
         // The device's public key is its Automerge actor id: every change names its
         // device, and a device's changes are one sequence.
         let actor = device.public().to_bytes().to_vec();
@@ -469,7 +488,13 @@ impl Vault {
             taxonomy,
             roster: None,
             policy: Arc::default(),
+            reader: Some(reader),
         }
+    }
+
+    /// The vault's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Facts about the vault.
@@ -876,8 +901,7 @@ impl Vault {
     pub fn report(&self, counted: &[Status]) -> Result<Report, VaultError> {
         let span = tracing::info_span!("vault.report");
         let _enter = span.enter();
-        let summaries = self.store.summaries_with_names(counted)?;
-        Ok(vigil_report::count(&summaries, counted))
+        count(&self.store, counted)
     }
 
     /// The same figures, counted by loading every incident's document: the slow
@@ -983,6 +1007,20 @@ impl Vault {
         })?;
         Ok(outcome)
     }
+}
+
+/// The report's figures from the projections of `store`, the writer's or a reader's.
+pub(crate) fn count(store: &impl StoreRead, counted: &[Status]) -> Result<Report, VaultError> {
+    let summaries = store.summaries_with_names(counted)?;
+    Ok(vigil_report::count(&summaries, counted))
+}
+
+/// The taxonomy the vault holds, or the default one if it holds none.
+pub(crate) fn stored_taxonomy(store: &impl StoreRead) -> Result<Taxonomy, VaultError> {
+    Ok(match store.meta(META_TAXONOMY)? {
+        Some(bytes) => Taxonomy::from_toml(&String::from_utf8_lossy(&bytes))?,
+        None => Taxonomy::default_taxonomy(),
+    })
 }
 
 fn invalid(errors: Vec<vigil_model::FieldError>) -> VaultError {

@@ -15,6 +15,7 @@
 mod migrations;
 mod projection;
 
+use std::cell::Cell;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -86,6 +87,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// An open vault database.
 pub struct Store {
     conn: Connection,
+    /// What committed writes stored since [`Store::take_written`] last took it.
+    written: Written,
 }
 
 impl std::fmt::Debug for Store {
@@ -118,31 +121,8 @@ impl Store {
         Ok(store)
     }
 
-    /// A store with no database, in place of a wiped vault's: every query fails.
-    pub fn closed() -> Result<Self> {
-        Ok(Self {
-            conn: Connection::open_in_memory()?,
-        })
-    }
-
     fn unlock(conn: Connection, key: &[u8; 32]) -> Result<Self> {
-        let hex: Zeroizing<String> =
-            Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
-        // Page size and MAC are not in any plaintext header, so they are set on every
-        // open. HMAC-SHA256 rather than SQLCipher's default SHA-512: SHA-256 has
-        // hardware support on x86 (SHA-NI) and on phones (ARMv8 crypto extensions),
-        // which halves the cost of reading a page.
-        let pragma = Zeroizing::new(format!(
-            "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE}; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
-            hex.as_str()
-        ));
-        conn.execute_batch(&pragma)?;
-        // The first read decrypts page 1: a wrong key, or a file that is not an
-        // SQLCipher database, fails here.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(|_| StoreError::NotDecryptable)?;
+        decrypt(&conn, key)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -152,7 +132,10 @@ impl Store {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -16384;",
         )?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            written: Written::default(),
+        })
     }
 
     fn schema_version(&self) -> Result<i64> {
@@ -182,37 +165,6 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes each table and index takes in the database file (whole pages, unused
-    /// space included), largest first: where a vault's size goes.
-    pub fn space(&self) -> Result<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (name, bytes) = row?;
-            out.push((name, u64::try_from(bytes).unwrap_or(0)));
-        }
-        Ok(out)
-    }
-
-    /// A draft's stored body.
-    pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
-        draft(&self.conn, id)
-    }
-
-    /// Every draft's stored body.
-    pub fn drafts(&self) -> Result<Vec<Vec<u8>>> {
-        let mut stmt = self.conn.prepare("SELECT body FROM drafts ORDER BY id")?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
     /// Runs `f` in one write transaction: all of it is stored, or none.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
@@ -221,255 +173,52 @@ impl Store {
         let span = tracing::debug_span!("store.write");
         let _enter = span.enter();
         let tx = self.conn.transaction().map_err(StoreError::from)?;
-        let writer = Writer { tx };
+        let writer = Writer {
+            tx,
+            written: Cell::new(Written::default()),
+        };
         let value = f(&writer)?;
+        let written = writer.written.get();
         writer.tx.commit().map_err(StoreError::from)?;
+        self.written.add(written);
         Ok(value)
     }
 
-    /// A value from the vault's metadata.
-    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        meta_get(&self.conn, key)
+    /// What committed writes stored since the last call: how a vault tells its
+    /// shells that something changed, whatever wrote it.
+    pub fn take_written(&mut self) -> Written {
+        std::mem::take(&mut self.written)
+    }
+}
+
+/// What writes stored: incidents whose projection was written (an incident added,
+/// edited, merged or synced) and membership entries that were new.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Incidents written (one per projection written, so an incident written twice
+    /// in one transaction counts twice; writers write each one once).
+    pub incidents: u64,
+    /// Membership entries new to the log.
+    pub members: u64,
+}
+
+impl Written {
+    fn add(&mut self, other: Written) {
+        self.incidents += other.incidents;
+        self.members += other.members;
     }
 
-    /// The bytes of every change of one incident.
-    pub fn changes_of(&self, incident: &IncidentId) -> Result<Vec<Vec<u8>>> {
-        changes_of(&self.conn, incident)
-    }
-
-    /// Every item that set reconciliation compares, changes and membership entries
-    /// alike: (timestamp, hash). Membership entries count as time 0, so that they
-    /// come first and travel before the changes they are needed to judge. Reads an
-    /// index only: no change bytes, no document.
-    pub fn sync_items(&self) -> Result<Vec<(i64, [u8; 32])>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT time, hash FROM changes INDEXED BY changes_by_time
-             UNION ALL SELECT 0, hash FROM members",
-        )?;
-        let items = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(items)
-    }
-
-    /// The stored changes among `hashes`, in the order they were stored (so every
-    /// change comes after the changes it depends on); unknown hashes are skipped.
-    pub fn signed_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
-             WHERE hash = ?1 AND signature IS NOT NULL",
-        )?;
-        let mut found = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            let row = stmt.query_row([hash], signed_row).optional()?;
-            found.extend(row);
-        }
-        found.sort_by_key(|(seq_no, _)| *seq_no);
-        Ok(found.into_iter().map(|(_, change)| change).collect())
-    }
-
-    /// The hashes of the stored changes among `hashes`, in the order they were
-    /// stored, without their bytes: what a sender reads batch by batch later with
-    /// [`Self::signed_changes`]. Unknown hashes are skipped.
-    pub fn in_store_order(&self, hashes: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq_no FROM changes WHERE hash = ?1 AND signature IS NOT NULL",
-        )?;
-        let mut found = Vec::with_capacity(hashes.len());
-        for hash in hashes {
-            let seq_no: Option<i64> = stmt.query_row([hash], |r| r.get(0)).optional()?;
-            found.extend(seq_no.map(|s| (s, *hash)));
-        }
-        found.sort_unstable_by_key(|(seq_no, _)| *seq_no);
-        Ok(found.into_iter().map(|(_, hash)| hash).collect())
-    }
-
-    /// The newest row of the change log (0 when empty).
-    pub fn log_position(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT ifnull(max(seq_no), 0) FROM changes", [], |r| {
-                r.get(0)
-            })?)
-    }
-
-    /// A number that changes when another connection to the file (another process,
-    /// or another `Store` on it) commits; this store's own commits leave it as it is.
-    /// One `PRAGMA data_version`, cheap enough to ask before every decision that must
-    /// see what others wrote.
-    pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
-    }
-
-    /// How far `device` is known to hold the change log (0 if never synced).
-    pub fn peer_position(&self, device: &[u8; 32]) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT changes_seq FROM peers WHERE device = ?1",
-                [device],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    /// Signed changes stored after `position` in the log, oldest first, at most
-    /// `limit`; with the position of the last one returned.
-    pub fn signed_changes_after(
-        &self,
-        position: i64,
-        limit: u32,
-    ) -> Result<(Vec<SignedChange>, i64)> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
-             WHERE seq_no > ?1 AND signature IS NOT NULL ORDER BY seq_no LIMIT ?2",
-        )?;
-        let mut last = position;
-        let rows = stmt
-            .query_map(params![position, limit], signed_row)?
-            .map(|row| {
-                row.map(|(seq_no, change)| {
-                    last = seq_no;
-                    change
-                })
-            })
-            .collect::<rusqlite::Result<_>>()?;
-        Ok((rows, last))
-    }
-
-    /// Changes still unsigned, written by version 1.
-    pub fn unsigned_changes(&self) -> Result<Vec<UnsignedChange>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq_no, incident, bytes FROM changes WHERE signature IS NULL ORDER BY seq_no",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(UnsignedChange {
-                    seq_no: r.get(0)?,
-                    incident: IncidentId::from_bytes(r.get(1)?),
-                    bytes: r.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// The whole membership log, oldest first.
-    pub fn member_entries(&self) -> Result<Vec<MemberEntryRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT hash, time, bytes, signature FROM members ORDER BY seq_no")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(MemberEntryRow {
-                    hash: r.get(0)?,
-                    time: r.get(1)?,
-                    bytes: r.get(2)?,
-                    signature: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// Who signed each stored change of an incident: hash and signer (`None` for a
-    /// change from before changes were signed).
-    pub fn signers_of(&self, incident: &IncidentId) -> Result<Vec<Signed>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT hash, author FROM changes WHERE incident = ?1")?;
-        let rows = stmt
-            .query_map([incident.to_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// Devices caught equivocating, oldest first.
-    pub fn equivocations(&self) -> Result<Vec<Equivocation>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT author, incident, seq, seen_at FROM equivocations ORDER BY seen_at, author",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Equivocation {
-                    author: r.get(0)?,
-                    incident: IncidentId::from_bytes(r.get(1)?),
-                    seq: r.get::<_, i64>(2)?.max(0) as u64,
-                    seen_at: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// Whether a change is stored.
-    pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
-        Ok(stmt.exists([hash])?)
-    }
-
-    /// Every incident id in the change log, whatever its projection says.
-    pub fn incident_ids(&self) -> Result<Vec<IncidentId>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT incident FROM changes ORDER BY incident")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, [u8; 16]>(0))?
-            .map(|r| r.map(IncidentId::from_bytes))
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(ids)
-    }
-
-    /// Ids of incidents whose id, as 32 hex digits, starts with `hex_prefix`.
-    pub fn ids_with_prefix(&self, hex_prefix: &str, limit: u32) -> Result<Vec<IncidentId>> {
-        let pattern = format!("{}%", hex_prefix.to_uppercase());
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM incidents WHERE hex(id) LIKE ?1 LIMIT ?2")?;
-        let ids = stmt
-            .query_map(params![pattern, limit], |r| r.get::<_, [u8; 16]>(0))?
-            .map(|r| r.map(IncidentId::from_bytes))
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(ids)
-    }
-
-    /// Counts of stored things: (incidents, changes).
-    pub fn counts(&self) -> Result<(u64, u64)> {
-        Ok(self.conn.query_row(
-            "SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM changes)",
-            [],
-            |r| {
-                let count = |i| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
-                Ok((count(0)?, count(1)?))
-            },
-        )?)
-    }
-
-    /// Incident summaries matching `filter`, newest first, from the projections.
-    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>> {
-        projection::list(&self.conn, filter)
-    }
-
-    /// The summary of one incident.
-    pub fn summary(&self, id: &IncidentId) -> Result<Option<Summary>> {
-        projection::summary(&self.conn, id)
-    }
-
-    /// Summaries of every incident with one of `statuses`, with their name keys, for
-    /// counting.
-    pub fn summaries_with_names(&self, statuses: &[Status]) -> Result<Vec<Summary>> {
-        projection::summaries_with_names(&self.conn, statuses)
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        *self == Written::default()
     }
 }
 
 /// Writes within one transaction; see [`Store::write`].
 pub struct Writer<'a> {
     tx: Transaction<'a>,
+    /// Counted as it goes, added to the store's once the transaction commits.
+    written: Cell<Written>,
 }
 
 impl Writer<'_> {
@@ -510,12 +259,25 @@ impl Writer<'_> {
             "INSERT INTO members (hash, time, bytes, signature) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (hash) DO NOTHING",
         )?;
-        Ok(stmt.execute(params![
+        let new = stmt.execute(params![
             entry.hash,
             entry.time,
             entry.bytes,
             entry.signature
-        ])? == 1)
+        ])? == 1;
+        if new {
+            self.count(Written {
+                incidents: 0,
+                members: 1,
+            });
+        }
+        Ok(new)
+    }
+
+    fn count(&self, more: Written) {
+        let mut written = self.written.get();
+        written.add(more);
+        self.written.set(written);
     }
 
     /// Records that `device` holds the change log up to `changes_seq` (never moves
@@ -561,7 +323,12 @@ impl Writer<'_> {
 
     /// Writes an incident's summary over its projection.
     pub fn put_summary(&self, summary: &Summary) -> Result<()> {
-        projection::put(&self.tx, summary)
+        projection::put(&self.tx, summary)?;
+        self.count(Written {
+            incidents: 1,
+            members: 0,
+        });
+        Ok(())
     }
 
     /// Stores a draft's body, over any earlier one.
@@ -581,11 +348,6 @@ impl Writer<'_> {
             > 0)
     }
 
-    /// A draft's stored body, as this transaction sees it.
-    pub fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
-        draft(&self.tx, id)
-    }
-
     /// Sets a metadata value.
     pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
         self.tx.execute(
@@ -593,32 +355,6 @@ impl Writer<'_> {
             params![key, value],
         )?;
         Ok(())
-    }
-
-    /// The bytes of every change of one incident, as this transaction sees them.
-    pub fn changes_of(&self, incident: &IncidentId) -> Result<Vec<Vec<u8>>> {
-        changes_of(&self.tx, incident)
-    }
-
-    /// Whether a change is stored, as this transaction sees it.
-    pub fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
-        Ok(stmt.exists([hash])?)
-    }
-
-    /// The device that signed an incident's first stored change, its creation (a
-    /// change is stored only after those it depends on), as this transaction sees
-    /// it; `None` for an incident with no change.
-    pub fn creator_of(&self, incident: &IncidentId) -> Result<Option<[u8; 32]>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT author FROM changes WHERE incident = ?1 ORDER BY seq_no LIMIT 1",
-        )?;
-        Ok(stmt
-            .query_row([incident.to_bytes()], |r| r.get::<_, Option<[u8; 32]>>(0))
-            .optional()?
-            .flatten())
     }
 
     /// Records a device caught equivocating; false if it was already.
@@ -630,15 +366,387 @@ impl Writer<'_> {
         let seq = i64::try_from(e.seq).unwrap_or(i64::MAX);
         Ok(stmt.execute(params![e.author, e.incident.to_bytes(), seq, e.seen_at])? > 0)
     }
+}
 
-    /// Whether an incident has any change stored, as this transaction sees it.
-    pub fn has_incident(&self, incident: &IncidentId) -> Result<bool> {
+/// Every query of the vault's database, on whichever connection holds it: the
+/// [`Store`] (the one writer's connection), a [`Writer`] (inside its transaction,
+/// seeing what it wrote so far) or a [`Reader`] (a read-only connection for lists
+/// and reports, which never waits behind a write). One definition each, so the
+/// three cannot drift apart.
+pub trait StoreRead: sealed::Connected {
+    /// Bytes each table and index takes in the database file (whole pages, unused
+    /// space included), largest first: where a vault's size goes.
+    fn space(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.connection().prepare(
+            "SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, bytes) = row?;
+            out.push((name, u64::try_from(bytes).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
+    /// A draft's stored body.
+    fn draft(&self, id: &IncidentId) -> Result<Option<Vec<u8>>> {
+        draft(self.connection(), id)
+    }
+
+    /// Every draft's stored body.
+    fn drafts(&self) -> Result<Vec<Vec<u8>>> {
         let mut stmt = self
-            .tx
+            .connection()
+            .prepare("SELECT body FROM drafts ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A value from the vault's metadata.
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        meta_get(self.connection(), key)
+    }
+
+    /// The bytes of every change of one incident.
+    fn changes_of(&self, incident: &IncidentId) -> Result<Vec<Vec<u8>>> {
+        changes_of(self.connection(), incident)
+    }
+
+    /// Every item that set reconciliation compares, changes and membership entries
+    /// alike: (timestamp, hash). Membership entries count as time 0, so that they
+    /// come first and travel before the changes they are needed to judge. Reads an
+    /// index only: no change bytes, no document.
+    fn sync_items(&self) -> Result<Vec<(i64, [u8; 32])>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT time, hash FROM changes INDEXED BY changes_by_time
+             UNION ALL SELECT 0, hash FROM members",
+        )?;
+        let items = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(items)
+    }
+
+    /// The stored changes among `hashes`, in the order they were stored (so every
+    /// change comes after the changes it depends on); unknown hashes are skipped.
+    fn signed_changes(&self, hashes: &[[u8; 32]]) -> Result<Vec<SignedChange>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
+             WHERE hash = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let row = stmt.query_row([hash], signed_row).optional()?;
+            found.extend(row);
+        }
+        found.sort_by_key(|(seq_no, _)| *seq_no);
+        Ok(found.into_iter().map(|(_, change)| change).collect())
+    }
+
+    /// The hashes of the stored changes among `hashes`, in the order they were
+    /// stored, without their bytes: what a sender reads batch by batch later with
+    /// [`Self::signed_changes`]. Unknown hashes are skipped.
+    fn in_store_order(&self, hashes: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT seq_no FROM changes WHERE hash = ?1 AND signature IS NOT NULL",
+        )?;
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let seq_no: Option<i64> = stmt.query_row([hash], |r| r.get(0)).optional()?;
+            found.extend(seq_no.map(|s| (s, *hash)));
+        }
+        found.sort_unstable_by_key(|(seq_no, _)| *seq_no);
+        Ok(found.into_iter().map(|(_, hash)| hash).collect())
+    }
+
+    /// The newest row of the change log (0 when empty).
+    fn log_position(&self) -> Result<i64> {
+        Ok(self
+            .connection()
+            .query_row("SELECT ifnull(max(seq_no), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// A number that changes when another connection to the file (another process,
+    /// or another `Store` on it) commits; this store's own commits leave it as it is.
+    /// One `PRAGMA data_version`, cheap enough to ask before every decision that must
+    /// see what others wrote.
+    fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .connection()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// How far `device` is known to hold the change log (0 if never synced).
+    fn peer_position(&self, device: &[u8; 32]) -> Result<i64> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT changes_seq FROM peers WHERE device = ?1",
+                [device],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Signed changes stored after `position` in the log, oldest first, at most
+    /// `limit`; with the position of the last one returned.
+    fn signed_changes_after(&self, position: i64, limit: u32) -> Result<(Vec<SignedChange>, i64)> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT seq_no, incident, hash, bytes, author, signature, time FROM changes
+             WHERE seq_no > ?1 AND signature IS NOT NULL ORDER BY seq_no LIMIT ?2",
+        )?;
+        let mut last = position;
+        let rows = stmt
+            .query_map(params![position, limit], signed_row)?
+            .map(|row| {
+                row.map(|(seq_no, change)| {
+                    last = seq_no;
+                    change
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((rows, last))
+    }
+
+    /// Changes still unsigned, written by version 1.
+    fn unsigned_changes(&self) -> Result<Vec<UnsignedChange>> {
+        let mut stmt = self.connection().prepare(
+            "SELECT seq_no, incident, bytes FROM changes WHERE signature IS NULL ORDER BY seq_no",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(UnsignedChange {
+                    seq_no: r.get(0)?,
+                    incident: IncidentId::from_bytes(r.get(1)?),
+                    bytes: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The whole membership log, oldest first.
+    fn member_entries(&self) -> Result<Vec<MemberEntryRow>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT hash, time, bytes, signature FROM members ORDER BY seq_no")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MemberEntryRow {
+                    hash: r.get(0)?,
+                    time: r.get(1)?,
+                    bytes: r.get(2)?,
+                    signature: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Who signed each stored change of an incident: hash and signer (`None` for a
+    /// change from before changes were signed).
+    fn signers_of(&self, incident: &IncidentId) -> Result<Vec<Signed>> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT hash, author FROM changes WHERE incident = ?1")?;
+        let rows = stmt
+            .query_map([incident.to_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Devices caught equivocating, oldest first.
+    fn equivocations(&self) -> Result<Vec<Equivocation>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT author, incident, seq, seen_at FROM equivocations ORDER BY seen_at, author",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Equivocation {
+                    author: r.get(0)?,
+                    incident: IncidentId::from_bytes(r.get(1)?),
+                    seq: r.get::<_, i64>(2)?.max(0) as u64,
+                    seen_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Whether a change is stored.
+    fn has_change(&self, hash: &[u8; 32]) -> Result<bool> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
+        Ok(stmt.exists([hash])?)
+    }
+
+    /// Every incident id in the change log, whatever its projection says.
+    fn incident_ids(&self) -> Result<Vec<IncidentId>> {
+        let mut stmt = self
+            .connection()
+            .prepare("SELECT DISTINCT incident FROM changes ORDER BY incident")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, [u8; 16]>(0))?
+            .map(|r| r.map(IncidentId::from_bytes))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Ids of incidents whose id, as 32 hex digits, starts with `hex_prefix`.
+    fn ids_with_prefix(&self, hex_prefix: &str, limit: u32) -> Result<Vec<IncidentId>> {
+        let pattern = format!("{}%", hex_prefix.to_uppercase());
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT id FROM incidents WHERE hex(id) LIKE ?1 LIMIT ?2")?;
+        let ids = stmt
+            .query_map(params![pattern, limit], |r| r.get::<_, [u8; 16]>(0))?
+            .map(|r| r.map(IncidentId::from_bytes))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Counts of stored things: (incidents, changes).
+    fn counts(&self) -> Result<(u64, u64)> {
+        Ok(self.connection().query_row(
+            "SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM changes)",
+            [],
+            |r| {
+                let count = |i| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+                Ok((count(0)?, count(1)?))
+            },
+        )?)
+    }
+
+    /// Incident summaries matching `filter`, newest first, from the projections.
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Summary>> {
+        projection::list(self.connection(), filter)
+    }
+
+    /// The summary of one incident.
+    fn summary(&self, id: &IncidentId) -> Result<Option<Summary>> {
+        projection::summary(self.connection(), id)
+    }
+
+    /// Summaries of every incident with one of `statuses`, with their name keys, for
+    /// counting.
+    fn summaries_with_names(&self, statuses: &[Status]) -> Result<Vec<Summary>> {
+        projection::summaries_with_names(self.connection(), statuses)
+    }
+    /// The device that signed an incident's first stored change, its creation (a
+    /// change is stored only after those it depends on), as this transaction sees
+    /// it; `None` for an incident with no change.
+    fn creator_of(&self, incident: &IncidentId) -> Result<Option<[u8; 32]>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT author FROM changes WHERE incident = ?1 ORDER BY seq_no LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row([incident.to_bytes()], |r| r.get::<_, Option<[u8; 32]>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Whether an incident has any change stored.
+    fn has_incident(&self, incident: &IncidentId) -> Result<bool> {
+        let mut stmt = self
+            .connection()
             .prepare_cached("SELECT 1 FROM changes WHERE incident = ?1 LIMIT 1")?;
         Ok(stmt.exists([incident.to_bytes()])?)
     }
 }
+
+mod sealed {
+    /// The connection a [`super::StoreRead`] runs on; sealed so that no other
+    /// crate runs SQL of its own on a vault.
+    pub trait Connected {
+        fn connection(&self) -> &rusqlite::Connection;
+    }
+}
+
+impl sealed::Connected for Store {
+    fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl StoreRead for Store {}
+
+impl sealed::Connected for Writer<'_> {
+    fn connection(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl StoreRead for Writer<'_> {}
+
+/// Hands SQLCipher the raw key and checks that it decrypts the file.
+fn decrypt(conn: &Connection, key: &[u8; 32]) -> Result<()> {
+    let hex: Zeroizing<String> = Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
+    // Page size and MAC are not in any plaintext header, so they are set on every
+    // open. HMAC-SHA256 rather than SQLCipher's default SHA-512: SHA-256 has
+    // hardware support on x86 (SHA-NI) and on phones (ARMv8 crypto extensions),
+    // which halves the cost of reading a page.
+    let pragma = Zeroizing::new(format!(
+        "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE}; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+        hex.as_str()
+    ));
+    conn.execute_batch(&pragma)?;
+    // The first read decrypts page 1: a wrong key, or a file that is not an
+    // SQLCipher database, fails here.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|_| StoreError::NotDecryptable)?;
+    Ok(())
+}
+
+/// A read-only connection to a vault's database, beside its [`Store`]: lists,
+/// searches and reports run on it and see the last committed state, so they never
+/// wait behind a long write (an import, a sync batch) on the writer's connection.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Opens a read-only connection to the vault database at `path`, which a
+    /// [`Store`] created or opened (and so migrated) first.
+    pub fn open(path: &Path, key: &[u8; 32]) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        decrypt(&conn, key)?;
+        // Temporary tables of large sorts stay in memory, as on the writer's side;
+        // the cache is smaller: lists read the projections, not the change log.
+        conn.execute_batch(
+            "PRAGMA temp_store = MEMORY;
+             PRAGMA query_only = ON;
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -4096;",
+        )?;
+        Ok(Self { conn })
+    }
+}
+
+impl sealed::Connected for Reader {
+    fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl StoreRead for Reader {}
 
 /// Reads `seq_no, incident, hash, bytes, author, signature, time`.
 fn signed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, SignedChange)> {

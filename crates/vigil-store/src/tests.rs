@@ -308,3 +308,59 @@ fn data_version_moves_for_commits_by_other_connections_only() {
     assert_ne!(moved, seen, "another connection's commit");
     assert_eq!(serving.data_version().unwrap(), moved, "asked again");
 }
+
+#[test]
+fn the_reader_answers_while_a_write_is_open_and_sees_it_once_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let mut store = Store::create(&path, &KEY).unwrap();
+    let first = summary("Almaty", &[]);
+    store.write(|w| w.put_summary(&first)).unwrap();
+    let reader = Reader::open(&path, &KEY).unwrap();
+    let second = summary("Astana", &[]);
+    store
+        .write(|w| {
+            w.put_summary(&second)?;
+            // Mid-transaction, from the reader: no wait, and only what was committed.
+            let listed = reader.list(&ListFilter::default())?;
+            assert_eq!(listed.len(), 1);
+            assert_eq!(listed[0].city, "Almaty");
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(reader.list(&ListFilter::default()).unwrap().len(), 2);
+}
+
+#[test]
+fn the_reader_writes_nothing_and_needs_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    drop(Store::create(&path, &KEY).unwrap());
+    assert!(Reader::open(&path, &[1; 32]).is_err());
+    let reader = Reader::open(&path, &KEY).unwrap();
+    let refused = sealed::Connected::connection(&reader)
+        .execute("DELETE FROM incidents", [])
+        .is_err();
+    assert!(refused, "a read-only connection");
+}
+
+#[test]
+fn committed_writes_are_counted_and_rolled_back_ones_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
+    let s = summary("Almaty", &[]);
+    store.write(|w| w.put_summary(&s)).unwrap();
+    let failed: std::result::Result<(), StoreError> = store.write(|w| {
+        w.put_summary(&summary("Astana", &[]))?;
+        Err(StoreError::NotAVault)
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        store.take_written(),
+        Written {
+            incidents: 1,
+            members: 0
+        }
+    );
+    assert!(store.take_written().is_empty(), "taken once");
+}

@@ -9,7 +9,7 @@ use vigil_model::SignedChange;
 use vigil_model::change_bounds::measure;
 use vigil_model::document::{DocumentError, IncidentDocument};
 use vigil_model::{IncidentId, Taxonomy};
-use vigil_store::{Equivocation, Store, StoreError, Writer};
+use vigil_store::{Equivocation, Store, StoreError, StoreRead, Writer};
 
 use crate::wire::WireChange;
 use crate::wire::WireEntry;

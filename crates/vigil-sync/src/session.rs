@@ -19,7 +19,7 @@ use std::collections::{HashSet, VecDeque};
 
 use vigil_crypto::DeviceKey;
 use vigil_model::Taxonomy;
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 
 use crate::reconcile::Items;
 use crate::wire::WireChange;

@@ -2,7 +2,7 @@ use vigil_crypto::DeviceKey;
 use vigil_model::SignedChange;
 use vigil_model::document::{IncidentDocument, PersonalPart};
 use vigil_model::{Incident, Status, Taxonomy};
-use vigil_store::Store;
+use vigil_store::{Store, StoreRead};
 
 use super::*;
 use crate::{MAX_FRAME, PROTOCOL_VERSION};
