@@ -90,7 +90,10 @@ fn every_crate_of_the_workspace_is_drawn() {
         }
     }
     let drawn: BTreeSet<String> = ALLOWED.iter().map(|(d, _)| (*d).to_owned()).collect();
-    assert_eq!(crates, drawn, "a crate is missing from the drawing, or gone");
+    assert_eq!(
+        crates, drawn,
+        "a crate is missing from the drawing, or gone"
+    );
 }
 
 #[test]

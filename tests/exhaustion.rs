@@ -59,8 +59,13 @@ async fn join_by_hand(
     hq: &common::Device,
 ) -> (Endpoint, vigil_net::Connection, vigil_net::FrameStream) {
     let member = DeviceKey::generate();
-    let endpoint =
-        Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
+    let endpoint = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &member,
+        Arc::new(Anyone),
+        vigil_sync::MAX_FRAME,
+    )
+    .unwrap();
     let invite = hq.invite(Role::Observer);
     let connection = endpoint.connect(hq.addr(), None).await.unwrap();
     let mut stream = connection.open_stream().await.unwrap();
@@ -147,6 +152,7 @@ async fn strangers_are_bounded_and_shown_out_while_members_sync() {
             format!("{address}:0").parse().unwrap(),
             &key,
             Arc::new(Anyone),
+            vigil_sync::MAX_FRAME,
         )
         .unwrap();
         let target = hq.addr();

@@ -52,8 +52,13 @@ impl Rogue {
     /// Joins `hq`'s team with `role`, and syncs.
     async fn join_as(hq: &Device, role: Role) -> Self {
         let key = DeviceKey::generate();
-        let endpoint =
-            Endpoint::bind("127.0.0.1:0".parse().unwrap(), &key, Arc::new(Anyone)).unwrap();
+        let endpoint = Endpoint::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            &key,
+            Arc::new(Anyone),
+            vigil_sync::MAX_FRAME,
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(&dir.path().join("rogue.db"), &[9; 32]).unwrap();
         let invite = hq.invite(role);
@@ -576,6 +581,7 @@ async fn a_revoked_coordinator_cannot_take_the_team_over() {
         "127.0.0.1:0".parse().unwrap(),
         &accomplice,
         Arc::new(Anyone),
+        vigil_sync::MAX_FRAME,
     )
     .unwrap();
     let connection = endpoint.connect(hq.addr(), None).await.unwrap();

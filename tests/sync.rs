@@ -115,6 +115,7 @@ async fn strangers_and_revoked_devices_are_refused_everywhere() {
         "127.0.0.1:0".parse().unwrap(),
         &DeviceKey::generate(),
         Arc::new(Anyone),
+        vigil_sync::MAX_FRAME,
     )
     .unwrap();
     let connection = stranger.connect(hq.addr(), None).await.unwrap();
@@ -451,8 +452,13 @@ async fn a_hostile_member_is_refused_item_by_item_and_the_coordinator_keeps_serv
     let before = hq.ids().len();
     let invite = hq.invite(Role::Observer);
     let rogue = DeviceKey::generate();
-    let endpoint =
-        Endpoint::bind("127.0.0.1:0".parse().unwrap(), &rogue, Arc::new(Anyone)).unwrap();
+    let endpoint = Endpoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &rogue,
+        Arc::new(Anyone),
+        vigil_sync::MAX_FRAME,
+    )
+    .unwrap();
     let connection = endpoint.connect(hq.addr(), None).await.unwrap();
     let mut stream = connection.open_stream().await.unwrap();
     let join = Frame::Join {

@@ -284,3 +284,25 @@ def test_the_recovery_code_appoints_a_coordinator_when_all_are_seized(tmp_path):
         assert field.create_invite(vigil.TeamRole.OBSERVER, 1, ["127.0.0.1:7447"])
 
     asyncio.run(scenario())
+
+
+def test_a_serving_vault_announces_itself_on_the_lan_and_others_browse(tmp_path):
+    async def scenario():
+        hq = await device(tmp_path, "hq")
+        hq.create_team("hq")
+        with pytest.raises(vigil.VigilError.NotAllowed):
+            hq.announce_on_lan()  # not serving yet: nothing to announce
+        await hq.start_serving("127.0.0.1:0")
+        try:
+            hq.announce_on_lan()
+        except vigil.VigilError.Network:
+            pass  # no multicast here (a sandbox, a container): a clear error, no crash
+        found = await vigil.discover_peers(1)
+        # This process's own announcement is left out; others on the LAN may show.
+        assert all(device.addresses for device in found)
+        hq.stop_serving()
+        hq.panic()
+        with pytest.raises(vigil.VigilError.Storage):
+            hq.announce_on_lan()  # wiped: every call fails
+
+    asyncio.run(scenario())

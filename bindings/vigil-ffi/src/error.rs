@@ -119,7 +119,8 @@ impl From<VaultError> for VigilError {
             | VaultError::BadRecoveryCode(_)
             | VaultError::BadBundle(_)
             | VaultError::Sealed
-            | VaultError::AlreadyServing => VigilError::NotAllowed { reason },
+            | VaultError::AlreadyServing
+            | VaultError::NotServing => VigilError::NotAllowed { reason },
             // Not the network's fault: trying again will not help.
             VaultError::Network(
                 NetError::RejectedByPeer

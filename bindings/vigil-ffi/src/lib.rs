@@ -20,7 +20,7 @@ pub use listener::{ChangeSource, VaultChange, VaultListener};
 pub use logging::{LogLevel, LogListener, clear_log_listener, set_log_listener};
 pub use records::*;
 pub use shell::stop_callbacks;
-pub use vault::{Vault, create_vault, open_vault, wipe_vault};
+pub use vault::{Vault, create_vault, discover_peers, open_vault, wipe_vault};
 
 uniffi::setup_scaffolding!("vigil");
 

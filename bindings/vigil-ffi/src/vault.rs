@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use crate::listener::{VaultListener, subscriber};
 use crate::records::{
     BundleSummary, ExportSummary, FileFormat, HistoryItem, ImportSummary, IncidentFilter,
-    IncidentRecord, IncidentStatus, IncidentSummary, KeyStretching, ReportFigures, SyncSummary,
-    TaxonomyForm, TeamMember, TeamRole, VaultInfo,
+    IncidentRecord, IncidentStatus, IncidentSummary, KeyStretching, LanDevice, ReportFigures,
+    SyncSummary, TaxonomyForm, TeamMember, TeamRole, VaultInfo,
 };
 use crate::{VigilError, in_background, runtime};
 
@@ -61,6 +61,19 @@ pub async fn create_vault(
 #[uniffi::export]
 pub fn wipe_vault(path: String) -> Result<(), VigilError> {
     Ok(vigil_core::wipe(&PathBuf::from(path))?)
+}
+
+/// The Vigil devices announcing themselves on the LAN, found by listening for
+/// `seconds` (at most 60). They say only where to dial; who answers is proven by the
+/// handshake of a sync. Browsing is visible to the network: call it when the user asks.
+#[uniffi::export]
+pub async fn discover_peers(seconds: u32) -> Result<Vec<LanDevice>, VigilError> {
+    let listen = std::time::Duration::from_secs(u64::from(seconds.clamp(1, 60)));
+    let found = runtime()?
+        .spawn(vigil_core::browse_lan(listen))
+        .await
+        .map_err(crate::task_failed)??;
+    Ok(found.into_iter().map(Into::into).collect())
 }
 
 /// Opens the vault in the folder `path` with `passphrase`. The duress passphrase
@@ -353,6 +366,14 @@ impl Vault {
     /// Whether the vault is serving its team (see [`Vault::start_serving`]).
     pub fn is_serving(&self) -> bool {
         self.handle.serving_node().is_some()
+    }
+
+    /// Announces on the LAN, anonymously (a random name, no key, team or label),
+    /// that this vault serves, until it stops: devices nearby find it with
+    /// [`discover_peers`]. Fails with a network error where the network carries no
+    /// multicast; peers can still reach the address.
+    pub fn announce_on_lan(&self) -> Result<(), VigilError> {
+        Ok(self.handle.announce()?)
     }
 
     /// Stops serving; sessions under way end.

@@ -158,7 +158,13 @@ async fn stranger(
     kind: Stranger,
     proof: Arc<Vec<u8>>,
 ) -> Option<Duration> {
-    let endpoint = Endpoint::bind(source, &DeviceKey::generate(), Arc::new(Anyone)).unwrap();
+    let endpoint = Endpoint::bind(
+        source,
+        &DeviceKey::generate(),
+        Arc::new(Anyone),
+        vigil_sync::MAX_FRAME,
+    )
+    .unwrap();
     let started = Instant::now();
     let connection = tokio::time::timeout(Duration::from_secs(20), endpoint.connect(server, None))
         .await
@@ -306,8 +312,13 @@ fn a_member_repeating_a_full_listing_costs_the_server_a_send_queue() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (frames_in, bytes_out, changes, distinct) = runtime.block_on(async move {
         let member = DeviceKey::generate();
-        let endpoint =
-            Endpoint::bind("127.0.0.1:0".parse().unwrap(), &member, Arc::new(Anyone)).unwrap();
+        let endpoint = Endpoint::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            &member,
+            Arc::new(Anyone),
+            vigil_sync::MAX_FRAME,
+        )
+        .unwrap();
         let connection = endpoint.connect(addr, None).await.unwrap();
         let mut stream = connection.open_stream().await.unwrap();
         let join = Frame::Join {

@@ -5,6 +5,7 @@ use vigil_crypto::CryptoError;
 use vigil_exchange::LineError;
 use vigil_model::{DocumentError, IncidentId, TaxonomyError, ValidationErrors};
 use vigil_store::StoreError;
+use vigil_sync::bundle::BundleError;
 
 /// What can go wrong with a vault.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +69,9 @@ pub enum VaultError {
     /// An invitation that cannot be used.
     #[error("invitation refused: {0}")]
     BadInvite(String),
-    /// A bundle that cannot be imported.
+    /// A bundle that cannot be imported (nothing of it was stored).
     #[error("bundle refused: {0}")]
-    BadBundle(String),
+    BadBundle(BundleError),
     /// Nobody answered at an address.
     #[error("{0}")]
     Unreachable(String),
@@ -94,6 +95,9 @@ pub enum VaultError {
     /// A vault serves once at a time.
     #[error("this vault is already serving; stop it first")]
     AlreadyServing,
+    /// Asked of a serving vault, of one that does not serve.
+    #[error("this vault is not serving; start serving first")]
+    NotServing,
     /// Reading or writing a file.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
@@ -104,6 +108,16 @@ impl From<vigil_team::sealing::ReadError> for VaultError {
         match e {
             vigil_team::sealing::ReadError::Document(e) => VaultError::Document(e),
             vigil_team::sealing::ReadError::Tampered => VaultError::Tampered,
+        }
+    }
+}
+
+impl From<BundleError> for VaultError {
+    fn from(e: BundleError) -> Self {
+        match e {
+            BundleError::Storage(e) => VaultError::Storage(e),
+            BundleError::Seal(e) => e.into(),
+            refused => VaultError::BadBundle(refused),
         }
     }
 }

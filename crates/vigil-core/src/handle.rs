@@ -250,6 +250,15 @@ impl VaultHandle {
         Ok(bound)
     }
 
+    /// Announces on the LAN, anonymously, that this vault serves (see
+    /// [`Node::announce`]), until it stops serving.
+    pub fn announce(&self) -> Result<(), VaultError> {
+        self.refuse_if_wiped()?;
+        self.serving_node()
+            .ok_or(VaultError::NotServing)?
+            .announce()
+    }
+
     /// The node that serves, if one does.
     pub fn serving_node(&self) -> Option<Arc<Node>> {
         relock(&self.shared.serving).clone()

@@ -26,8 +26,7 @@ pub use events::{ChangeSource, VaultEvent};
 pub use handle::{VaultGuard, VaultHandle};
 pub use invite::Invite;
 pub use peer::{
-    FRAME_DEADLINE, NEWCOMER_DEADLINE, NEWCOMER_FRAME, Node, SEND_QUEUE, SESSION_DEADLINE,
-    SyncReport, browse_lan,
+    FRAME_DEADLINE, NEWCOMER_DEADLINE, Node, SEND_QUEUE, SESSION_DEADLINE, SyncReport, browse_lan,
 };
 pub use recovery::RecoveryCode;
 pub use team::{Equivocation, Recovery};
@@ -36,16 +35,18 @@ pub use vault::{
 };
 pub use vigil_net::discovery::Discovered;
 pub use vigil_sync::SyncStats;
+pub use vigil_sync::admission::NEWCOMER_FRAME;
+pub use vigil_sync::bundle::BundleError;
 pub use vigil_team::{Member, PersonalAccess, Role};
 
 pub use vigil_crypto::KdfParams;
 pub use vigil_exchange::{Format, LineError, record};
 pub use vigil_model::document::{FieldEdit, HistoryEntry};
-pub use vigil_model::taxonomy;
 pub use vigil_model::{
     Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place,
     Status, Summary, Taxonomy,
 };
+pub use vigil_model::{forms, taxonomy};
 pub use vigil_net::NetError;
 pub use vigil_report::{Figures, Report, render_markdown};
 pub use vigil_store::ListFilter;

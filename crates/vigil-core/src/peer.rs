@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use vigil_crypto::DevicePublicKey;
 use vigil_net::discovery::{Announcement, Discovered};
 use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, PeerPolicy};
-use vigil_sync::wire::WireEntry;
-use vigil_sync::{Frame, Session, SyncError, SyncStats};
+use vigil_sync::admission::{self, NEWCOMER_FRAME, Opening};
+use vigil_sync::{Session, SyncStats};
 
 use crate::events::ChangeSource;
 use crate::handle::{VaultGuard, WeakVaultHandle};
@@ -98,7 +98,7 @@ impl Node {
             vault: vault.downgrade(),
             policy,
         });
-        let endpoint = Endpoint::bind(addr, &device, policy)?;
+        let endpoint = Endpoint::bind(addr, &device, policy, vigil_sync::MAX_FRAME)?;
         Ok(Self {
             vault,
             endpoint,
@@ -159,9 +159,17 @@ impl Node {
     /// One sync session with the device at `addr`, which must be a team member.
     pub async fn sync(&self, addr: SocketAddr) -> Result<SyncReport, VaultError> {
         let started = Instant::now();
-        let connection = dial(self.endpoint.connect(addr, None), addr)
-            .await?
-            .map_err(|e| match e {
+        let mut connected = dial(self.endpoint.connect(addr, None), addr).await?;
+        // A peer flooded by strangers refuses at once while its handshakes are full:
+        // a member tries again a few times, as a person would.
+        for wait in BUSY_RETRIES {
+            if !matches!(connected, Err(vigil_net::NetError::Busy)) {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            connected = dial(self.endpoint.connect(addr, None), addr).await?;
+        }
+        let connection = connected.map_err(|e| match e {
                 vigil_net::NetError::Refused { fingerprint } => VaultError::Team(format!(
                     "device {fingerprint} is not a member of the team as this device knows it; \
                      if it joined recently, let it sync with this device, or sync with a coordinator first"
@@ -216,30 +224,10 @@ impl Node {
             };
             let connect_time = started.elapsed();
             let mut stream = connection.open_stream().await?;
-            stream
-                .send(
-                    &Frame::Join {
-                        secret: *invite.secret,
-                        label: label.to_owned(),
-                    }
-                    .encode(),
-                )
-                .await?;
-            match stream.recv().await? {
-                Some(bytes) => match Frame::decode(&bytes)? {
-                    Frame::Welcome { team } if team == invite.team => {}
-                    _ => {
-                        return Err(VaultError::BadInvite(
-                            "the coordinator did not admit this device".into(),
-                        ));
-                    }
-                },
-                None => {
-                    return Err(VaultError::BadInvite(
-                        "the coordinator refused it (unknown, used or expired)".into(),
-                    ));
-                }
-            }
+            stream.send(&admission::join(*invite.secret, label)).await?;
+            let answer = stream.recv().await?;
+            admission::welcomed(answer.as_deref(), invite.team)
+                .map_err(|refused| VaultError::BadInvite(refused.to_string()))?;
             lock(&self.vault)?.enter_team(invite.team)?;
             let mut report =
                 initiate(&self.vault, &coordinator, stream, self.progress.clone()).await?;
@@ -274,6 +262,13 @@ impl Node {
 pub async fn browse_lan(duration: Duration) -> Result<Vec<Discovered>, VaultError> {
     Ok(vigil_net::discovery::browse(duration).await?)
 }
+
+/// How long a sync waits before each new try when the peer is busy: 3.5 s in all.
+const BUSY_RETRIES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
 
 /// How long to wait for a peer to answer at all. QUIC would wait for its idle
 /// timeout (30 s); a user at a polling station should hear sooner that nobody is there.
@@ -389,10 +384,6 @@ async fn initiate(
 /// not know it, to present an invitation or a proof of membership.
 pub const NEWCOMER_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The largest frame a device that has proved nothing may send: a `Join` is tens of
-/// bytes, a proof (the membership log) a few hundred per entry.
-pub const NEWCOMER_FRAME: usize = 512 * 1024;
-
 /// How long a session waits for the peer's next frame (a 4 MiB frame at 50 KB/s,
 /// a poor hotspot, takes 80 s), or for room to queue one of its own.
 pub const FRAME_DEADLINE: Duration = Duration::from_secs(120);
@@ -480,25 +471,28 @@ async fn introduce(
         .recv_at_most(NEWCOMER_FRAME)
         .await?
         .ok_or_else(not_member)?;
-    if let Frame::Join { secret, label } = Frame::decode(&bytes)? {
-        let team = {
-            let mut v = lock(vault)?;
-            v.reload_team_if_changed()?;
-            v.admit(&connection.peer(), &secret, &label)?;
-            v.roster
-                .as_ref()
-                .map(vigil_team::Roster::team)
-                .ok_or(VaultError::NoTeam)?
-        };
-        queue(tx, vec![Frame::Welcome { team }.encode()]).await?;
-        return Ok(None);
-    }
-    queue(tx, vec![Frame::Prove.encode()]).await?;
+    let first = match admission::opening(bytes)? {
+        Opening::Join { secret, label } => {
+            let team = {
+                let mut v = lock(vault)?;
+                v.reload_team_if_changed()?;
+                v.admit(&connection.peer(), &secret, &label)?;
+                v.roster
+                    .as_ref()
+                    .map(vigil_team::Roster::team)
+                    .ok_or(VaultError::NoTeam)?
+            };
+            queue(tx, vec![admission::welcome(team)]).await?;
+            return Ok(None);
+        }
+        Opening::Session(first) => first,
+    };
+    queue(tx, vec![admission::prove()]).await?;
     let proof = receiver
         .recv_at_most(NEWCOMER_FRAME)
         .await?
         .ok_or_else(not_member)?;
-    let Frame::Members(entries) = Frame::decode(&proof)? else {
+    let Ok(entries) = admission::proof(&proof) else {
         return Err(not_member());
     };
     // Read on a copy of the team first, without the vault (up to a few thousand
@@ -512,10 +506,7 @@ async fn introduce(
     };
     let peer = connection.peer().to_bytes();
     let (admits, entries) = tokio::task::spawn_blocking(move || {
-        (
-            team.would_admit(entries.iter().map(WireEntry::parts), &peer),
-            entries,
-        )
+        (admission::proof_admits(&team, &entries, &peer), entries)
     })
     .await
     .map_err(|_| not_member())?;
@@ -535,29 +526,23 @@ async fn introduce(
     {
         return Err(not_member());
     }
-    Ok(Some(bytes))
+    Ok(Some(first))
 }
 
-/// After a complete session in which the peer refused nothing of ours, it holds our
-/// change log up to where it stood when the session began, and what it sent us; if
-/// nothing else was written meanwhile, that is our whole log. Bundles for the peer
-/// start from there.
+/// Notes how far the peer holds this device's log after the session (see
+/// [`Session::peer_holds_up_to`]), where bundles for it will start.
 fn remember(
     vault: &VaultHandle,
     peer: &DevicePublicKey,
     start: i64,
     session: &Session,
 ) -> Result<(), VaultError> {
-    let stats = session.stats();
-    if !session.is_finished() || stats.peer_refused.unwrap_or(0) > 0 {
-        return Ok(());
-    }
     let mut v = lock(vault)?;
     let end = v.store.log_position()?;
-    let only_from_peer = u64::try_from(end - start).ok() == Some(stats.changes_received);
-    let position = if only_from_peer { end } else { start };
-    v.store
-        .write(|w| w.set_peer_position(&peer.to_bytes(), position, now()))?;
+    if let Some(position) = session.peer_holds_up_to(start, end) {
+        v.store
+            .write(|w| w.set_peer_position(&peer.to_bytes(), position, now()))?;
+    }
     Ok(())
 }
 
@@ -579,17 +564,17 @@ fn handle(
             "the peer was revoked during the session; nothing more is taken from it".into(),
         ));
     }
-    let before = session.stats().members_received;
-    let out = session
-        .receive(frame, &mut v.store, roster)
-        .map_err(|e: SyncError| {
+    match session.receive(frame, &mut v.store, roster) {
+        Ok(taken) if taken.members == 0 => Ok(()),
+        // The team changed: admit by it from the next handshake on.
+        Ok(_) => v.refresh_policy(),
+        Err(e) => {
             tracing::warn!(error = %e, "peer broke the protocol");
-            e
-        });
-    if session.stats().members_received > before {
-        v.refresh_policy()?;
+            // Entries stored before the frame failed still count.
+            v.refresh_policy()?;
+            Err(e.into())
+        }
     }
-    Ok(out?)
 }
 
 /// The session's next frame to send, read with the vault locked for that frame

@@ -703,7 +703,7 @@ impl Vault {
         obj.insert("status".into(), "draft".into());
         obj.insert("reported_at".into(), now_rfc3339().into());
         obj.insert("occurred_at".into(), now_rfc3339().into());
-        csv_format::set_cells(&mut obj, cells, &self.taxonomy).map_err(invalid)?;
+        vigil_model::forms::set_all(&mut obj, cells, &self.taxonomy).map_err(invalid)?;
         let incident = record::to_incident(&obj, &self.taxonomy).map_err(invalid)?;
         self.add(&incident)
     }
@@ -718,7 +718,7 @@ impl Vault {
         let taxonomy = self.taxonomy.clone();
         self.edit(id, |incident| {
             let mut obj = record::from_incident(incident);
-            csv_format::set_cells(&mut obj, cells, &taxonomy).map_err(invalid)?;
+            vigil_model::forms::set_all(&mut obj, cells, &taxonomy).map_err(invalid)?;
             let mut edited = record::to_incident(&obj, &taxonomy).map_err(invalid)?;
             keep_person_ids(&incident.personal.persons, &mut edited.personal.persons);
             *incident = edited;
@@ -729,7 +729,7 @@ impl Vault {
     /// An incident's fields named like CSV columns, those with a value: what
     /// [`Vault::edit_fields`] takes back, so that a shell can fill in its form.
     pub fn fields(&self, id: &IncidentId) -> Result<Vec<(String, String)>, VaultError> {
-        Ok(csv_format::cells(&self.get(id)?, &self.taxonomy))
+        Ok(record::form_fields(&self.get(id)?, &self.taxonomy))
     }
 
     /// Incident summaries from the projections, newest first.

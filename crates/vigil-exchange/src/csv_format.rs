@@ -1,55 +1,26 @@
-//! CSV, for spreadsheets. The header is the core columns, then one column per
-//! taxonomy field in the taxonomy's order; a legal field takes five columns
-//! (`legal_code`, `legal_article`, `legal_sanction`, `legal_days`, `legal_amount`).
-//! Named people share one cell: `Name (role); Name`, and `Name (role) [consent]` for
-//! someone who agreed to be named in public reports. An empty cell is no value.
-//! Import accepts the columns in any order; export writes exactly [`header`].
+//! CSV, for spreadsheets: a codec over the form's field grammar
+//! ([`vigil_model::forms`]). The header is the form's field names: the core columns,
+//! then one column per taxonomy field in the taxonomy's order; a legal field takes
+//! five columns (`legal_code`, `legal_article`, `legal_sanction`, `legal_days`,
+//! `legal_amount`). Named people share one cell: `Name (role); Name`, and
+//! `Name (role) [consent]` for someone who agreed to be named in public reports. An
+//! empty cell is no value. What CSV adds to the grammar: a text cell a spreadsheet
+//! would run as a formula is written with a leading apostrophe, which import removes
+//! again (and only import: a form's text is taken as typed). Import accepts the
+//! columns in any order; export writes exactly [`header`].
 
 use std::io::{Read, Write};
 
 use serde_json::{Map, Value};
-use vigil_model::taxonomy::FieldKind;
+use vigil_model::forms::{self, Field};
 use vigil_model::{FieldError, Incident, Taxonomy};
 
 use crate::{LineError, field_error, record};
 
-const LEGAL_PARTS: [&str; 5] = ["code", "article", "sanction", "days", "amount"];
-
-/// The CSV header for a taxonomy.
+/// The CSV header for a taxonomy: every form field's name (see
+/// [`vigil_model::forms::names`]).
 pub fn header(taxonomy: &Taxonomy) -> Vec<String> {
-    let mut columns: Vec<String> = record::CORE_KEYS.iter().map(|k| (*k).to_owned()).collect();
-    for field in &taxonomy.fields {
-        if field.kind == FieldKind::Legal {
-            columns.extend(LEGAL_PARTS.iter().map(|p| format!("{}_{p}", field.id)));
-        } else {
-            columns.push(field.id.clone());
-        }
-    }
-    columns
-}
-
-enum Column {
-    Core(&'static str),
-    Field(String, FieldKind),
-    LegalPart(String, &'static str),
-    Ignored,
-}
-
-fn column(name: &str, taxonomy: &Taxonomy) -> Option<Column> {
-    if let Some(core) = record::CORE_KEYS.iter().find(|k| **k == name) {
-        return Some(Column::Core(core));
-    }
-    if name.starts_with('_') {
-        return Some(Column::Ignored);
-    }
-    if let Some(field) = taxonomy.field(name) {
-        return (field.kind != FieldKind::Legal)
-            .then(|| Column::Field(field.id.clone(), field.kind));
-    }
-    let (id, part) = name.rsplit_once('_')?;
-    let field = taxonomy.field(id).filter(|f| f.kind == FieldKind::Legal)?;
-    let part = LEGAL_PARTS.iter().find(|p| **p == part)?;
-    Some(Column::LegalPart(field.id.clone(), part))
+    forms::names(taxonomy)
 }
 
 /// Reads a CSV file row by row. A header that cannot be used fails the whole file;
@@ -71,7 +42,7 @@ pub fn read<'t, R: Read + 't>(
     for name in &headers {
         // Spreadsheets often start a UTF-8 file with a byte-order mark.
         let name = name.trim_start_matches('\u{feff}').trim();
-        columns.push(column(name, taxonomy).ok_or_else(|| {
+        columns.push(forms::field(name, taxonomy).ok_or_else(|| {
             header_error(format!(
                 "column {} is neither a core column nor a field of the taxonomy",
                 vigil_model::validate::quote(name)
@@ -115,48 +86,19 @@ fn csv_problem(e: &csv::Error) -> String {
 }
 
 fn row_to_record(
-    columns: &[Column],
+    columns: &[Field],
     row: &csv::StringRecord,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut obj = Map::new();
     let mut errors = Vec::new();
     for (column, cell) in columns.iter().zip(row.iter()) {
         // Only a spreadsheet's cells carry the apostrophe that defuses a formula.
-        if let Err(e) = set_cell(&mut obj, column, unprotect(cell.trim())) {
+        if let Err(e) = forms::set(&mut obj, column, unprotect(cell.trim())) {
             errors.push(e);
         }
     }
     if errors.is_empty() {
         Ok(obj)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Sets fields of a record by CSV column name and cell text, the way an import reads
-/// them; an empty cell removes the value. This is how shells edit incidents field by
-/// field: `city=Astana`, `legal_article=488`, `persons=A (protester); B`.
-pub fn set_cells(
-    obj: &mut Map<String, Value>,
-    cells: &[(String, String)],
-    taxonomy: &Taxonomy,
-) -> Result<(), Vec<FieldError>> {
-    let mut errors = Vec::new();
-    for (name, cell) in cells {
-        match column(name.trim(), taxonomy) {
-            Some(column) => {
-                if let Err(e) = set_cell(obj, &column, cell) {
-                    errors.push(e);
-                }
-            }
-            None => errors.push(field_error(
-                vigil_model::validate::quote(name.trim()),
-                "is neither a core field nor a field of the taxonomy",
-            )),
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
     } else {
         Err(errors)
     }
@@ -183,120 +125,6 @@ fn unprotect(text: &str) -> &str {
     }
 }
 
-fn set_cell(obj: &mut Map<String, Value>, column: &Column, cell: &str) -> Result<(), FieldError> {
-    let cell = cell.trim();
-    match column {
-        Column::Ignored => {}
-        Column::Core(key) => {
-            if cell.is_empty() {
-                obj.remove(*key);
-                return Ok(());
-            }
-            let value = match *key {
-                "people_count" => integer(cell).ok_or("must be a whole number"),
-                "count_is_lower_bound" => boolean(cell).ok_or("must be true or false"),
-                "latitude" | "longitude" => cell
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or("must be a number"),
-                "persons" => Ok(persons(cell)),
-                _ => Ok(Value::String(cell.to_owned())),
-            };
-            let value = value.map_err(|problem| field_error(*key, problem))?;
-            obj.insert((*key).to_owned(), value);
-        }
-        Column::Field(id, kind) => {
-            if cell.is_empty() {
-                obj.remove(id);
-                return Ok(());
-            }
-            let value = match kind {
-                FieldKind::Boolean => boolean(cell).ok_or("must be true or false"),
-                FieldKind::Integer => integer(cell).ok_or("must be a whole number"),
-                _ => Ok(Value::String(cell.to_owned())),
-            };
-            let value = value.map_err(|problem| field_error(id.as_str(), problem))?;
-            obj.insert(id.clone(), value);
-        }
-        Column::LegalPart(id, part) => {
-            let key = if *part == "amount" {
-                "amount_kzt"
-            } else {
-                part
-            };
-            if cell.is_empty() {
-                if let Some(Value::Object(legal)) = obj.get_mut(id) {
-                    legal.remove(key);
-                    if legal.is_empty() {
-                        obj.remove(id);
-                    }
-                }
-                return Ok(());
-            }
-            let value = match *part {
-                "days" | "amount" => integer(cell)
-                    .ok_or_else(|| field_error(format!("{id}.{part}"), "must be a whole number"))?,
-                _ => Value::String(cell.to_owned()),
-            };
-            let entry = obj
-                .entry(id.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(legal) = entry {
-                legal.insert(key.to_owned(), value);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn integer(cell: &str) -> Option<Value> {
-    cell.parse::<i64>().ok().map(Value::from)
-}
-
-fn boolean(cell: &str) -> Option<Value> {
-    match cell.to_lowercase().as_str() {
-        "true" | "yes" | "1" => Some(Value::Bool(true)),
-        "false" | "no" | "0" => Some(Value::Bool(false)),
-        _ => None,
-    }
-}
-
-/// Marks a named person who agreed to be named in public reports, in a CSV cell:
-/// `Saniya Toiken (journalist) [consent]`.
-const CONSENT: &str = "[consent]";
-
-/// `Name (role) [consent]; Name` to a list of person objects.
-fn persons(cell: &str) -> Value {
-    let list = cell
-        .split(';')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut person = Map::new();
-            let p = match p.strip_suffix(CONSENT) {
-                Some(rest) => {
-                    person.insert("consent".into(), true.into());
-                    rest.trim_end()
-                }
-                None => p,
-            };
-            match p.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) {
-                Some((name, role)) => {
-                    person.insert("name".into(), name.trim().into());
-                    person.insert("role".into(), role.trim().into());
-                }
-                None => {
-                    person.insert("name".into(), p.into());
-                }
-            }
-            Value::Object(person)
-        })
-        .collect();
-    Value::Array(list)
-}
-
 /// Writes incidents as CSV with the header of `taxonomy`.
 pub fn write<'a>(
     out: impl Write,
@@ -308,62 +136,13 @@ pub fn write<'a>(
     writer.write_record(&columns)?;
     for incident in incidents {
         let obj = record::from_incident(incident);
-        let row: Vec<String> = columns.iter().map(|c| protect(cell(&obj, c))).collect();
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| protect(forms::text(&obj, c)))
+            .collect();
         writer.write_record(&row)?;
     }
     writer.flush()
-}
-
-/// An incident's non-empty cells by CSV column name, in header order: what
-/// [`set_cells`] reads back, so that a shell can show a form filled in and edit it.
-pub fn cells(incident: &Incident, taxonomy: &Taxonomy) -> Vec<(String, String)> {
-    let obj = record::from_incident(incident);
-    header(taxonomy)
-        .into_iter()
-        .filter_map(|column| {
-            let value = cell(&obj, &column);
-            (!value.is_empty()).then_some((column, value))
-        })
-        .collect()
-}
-
-fn cell(obj: &Map<String, Value>, column: &str) -> String {
-    let plain = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    if column == "persons" {
-        let Some(Value::Array(list)) = obj.get("persons") else {
-            return String::new();
-        };
-        return list
-            .iter()
-            .map(|p| {
-                let name = p.get("name").map(plain).unwrap_or_default();
-                let person = match p.get("role") {
-                    Some(role) => format!("{name} ({})", plain(role)),
-                    None => name,
-                };
-                match p.get("consent") {
-                    Some(Value::Bool(true)) => format!("{person} {CONSENT}"),
-                    _ => person,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    if let Some(v) = obj.get(column) {
-        return plain(v);
-    }
-    // A legal part: `legal_article` is `article` of the `legal` object.
-    if let Some((id, part)) = column.rsplit_once('_')
-        && let Some(Value::Object(legal)) = obj.get(id)
-    {
-        let key = if part == "amount" { "amount_kzt" } else { part };
-        return legal.get(key).map(plain).unwrap_or_default();
-    }
-    String::new()
 }
 
 #[cfg(test)]
@@ -411,7 +190,7 @@ mod tests {
             consent: true,
         });
         incident.affected.count = 2;
-        let cells = cells(&incident, &t);
+        let cells = record::form_fields(&incident, &t);
         let persons = &cells.iter().find(|(c, _)| c == "persons").unwrap().1;
         assert_eq!(
             persons,
@@ -449,11 +228,11 @@ mod tests {
     fn cells_set_back_give_the_same_incident() {
         let t = Taxonomy::default_taxonomy();
         let incident = sample(&t);
-        let cells = cells(&incident, &t);
+        let cells = record::form_fields(&incident, &t);
         assert!(cells.iter().all(|(_, v)| !v.is_empty()));
         assert!(cells.contains(&("legal_article".into(), "73-3".into())));
         let mut obj = Map::new();
-        set_cells(&mut obj, &cells, &t).unwrap();
+        forms::set_all(&mut obj, &cells, &t).unwrap();
         let mut back = record::to_incident(&obj, &t).unwrap();
         for (person, original) in back
             .personal
@@ -473,12 +252,12 @@ mod tests {
         let t = Taxonomy::default_taxonomy();
         let incident = sample(&t);
         let mut obj = Map::new();
-        set_cells(&mut obj, &cells(&incident, &t), &t).unwrap();
+        forms::set_all(&mut obj, &record::form_fields(&incident, &t), &t).unwrap();
         let typed = [("city".to_owned(), "'=Almaty".to_owned())];
-        set_cells(&mut obj, &typed, &t).unwrap();
+        forms::set_all(&mut obj, &typed, &t).unwrap();
         let back = record::to_incident(&obj, &t).unwrap();
         assert_eq!(back.place.city, "'=Almaty");
-        let again = cells(&back, &t);
+        let again = record::form_fields(&back, &t);
         assert!(again.contains(&("city".into(), "'=Almaty".into())));
     }
 

@@ -9,27 +9,16 @@ use vigil_model::{
 
 use crate::field_error;
 
-/// Keys of the core fields, in the order files list them. Every other key is a
-/// taxonomy field.
-pub const CORE_KEYS: &[&str] = &[
-    "report_id",
-    "status",
-    "reported_by",
-    "reported_at",
-    "phase",
-    "category",
-    "occurred_at",
-    "region",
-    "city",
-    "polling_station",
-    "latitude",
-    "longitude",
-    "people_count",
-    "count_is_lower_bound",
-    "affected_role",
-    "persons",
-    "description",
-];
+/// Keys of the core fields, in the order files list them (the form's core fields).
+/// Every other key is a taxonomy field.
+pub use vigil_model::forms::CORE_FIELDS as CORE_KEYS;
+
+/// An incident's fields that have a value, as a form shows them (by name, in
+/// order, as [`vigil_model::forms::set_all`] takes them back): what a shell fills
+/// its form in with to edit an incident.
+pub fn form_fields(incident: &Incident, taxonomy: &Taxonomy) -> Vec<(String, String)> {
+    vigil_model::forms::filled(&from_incident(incident), taxonomy)
+}
 
 struct Reader<'a> {
     obj: &'a Map<String, Value>,

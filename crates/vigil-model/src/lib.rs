@@ -6,6 +6,7 @@
 
 pub mod change_bounds;
 pub mod document;
+pub mod forms;
 pub mod incident;
 pub mod log;
 pub mod names;

@@ -62,6 +62,7 @@ pub struct Endpoint {
     transport: Arc<TransportConfig>,
     incoming: tokio::sync::Mutex<mpsc::Receiver<Connection>>,
     closed: AtomicBool,
+    max_frame: usize,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -74,11 +75,14 @@ impl std::fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// Binds a UDP socket at `addr` and starts accepting handshakes, identified by
-    /// `device` and admitting peers by `policy`. Must be called inside a tokio runtime.
+    /// `device` and admitting peers by `policy`; its streams carry frames of at most
+    /// `max_frame` bytes (the protocol's limit, which this crate does not know). Must be
+    /// called inside a tokio runtime.
     pub fn bind(
         addr: SocketAddr,
         device: &DeviceKey,
         policy: Arc<dyn PeerPolicy>,
+        max_frame: usize,
     ) -> Result<Self, NetError> {
         let provider = tls::provider();
         let own = tls::certified_key(device)?;
@@ -107,6 +111,7 @@ impl Endpoint {
             transport: client_transport,
             incoming: tokio::sync::Mutex::new(receiver),
             closed: AtomicBool::new(false),
+            max_frame,
         })
     }
 
@@ -148,9 +153,14 @@ impl Endpoint {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take();
-                return Err(match ours {
-                    Some(refusal) => refusal.into(),
-                    None => NetError::Connect(error.to_string()),
+                return Err(match (ours, &error) {
+                    (Some(refusal), _) => refusal.into(),
+                    (None, quinn::ConnectionError::ConnectionClosed(close))
+                        if close.error_code == quinn::TransportErrorCode::CONNECTION_REFUSED =>
+                    {
+                        NetError::Busy
+                    }
+                    (None, _) => NetError::Connect(error.to_string()),
                 });
             }
         };
@@ -182,7 +192,9 @@ impl Endpoint {
             return Err(error);
         }
         debug!(peer = %peer.fingerprint(), %addr, "connected");
-        Ok(Connection::new(connection, peer, Admission::Member))
+        let mut connection = Connection::new(connection, peer, Admission::Member);
+        connection.max_frame = self.max_frame;
+        Ok(connection)
     }
 
     /// The next authenticated incoming connection; `None` once the endpoint is closed.
@@ -191,10 +203,11 @@ impl Endpoint {
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
-        let connection = self.incoming.lock().await.recv().await?;
+        let mut connection = self.incoming.lock().await.recv().await?;
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
+        connection.max_frame = self.max_frame;
         Some(connection)
     }
 
@@ -497,6 +510,8 @@ pub struct Connection {
     accepted_streams: Arc<AtomicU32>,
     /// An incoming connection's place among those the endpoint holds.
     slot: Option<Arc<Slot>>,
+    /// The longest frame its streams carry; set by the endpoint that hands it out.
+    max_frame: usize,
 }
 
 impl Connection {
@@ -507,6 +522,7 @@ impl Connection {
             admission,
             accepted_streams: Arc::new(AtomicU32::new(0)),
             slot: None,
+            max_frame: 0,
         }
     }
 
@@ -524,7 +540,7 @@ impl Connection {
     /// Opens a new bidirectional frame stream. The peer sees it once the first frame is sent.
     pub async fn open_stream(&self) -> Result<FrameStream, NetError> {
         let (send, recv) = self.inner.open_bi().await?;
-        Ok(FrameStream::new(send, recv))
+        Ok(FrameStream::new(send, recv, self.max_frame))
     }
 
     /// Waits for the peer to open a frame stream. A newcomer gets one; a second one
@@ -539,7 +555,7 @@ impl Connection {
                 .close(VarInt::from_u32(CLOSE_NEWCOMER_LIMIT), b"one stream only");
             return Err(NetError::NewcomerStreamLimit);
         }
-        Ok(FrameStream::new(send, recv))
+        Ok(FrameStream::new(send, recv, self.max_frame))
     }
 
     /// Closes the connection; `reason` is sent to the peer, so keep it free of secrets.

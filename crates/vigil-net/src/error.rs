@@ -1,7 +1,5 @@
 //! Transport errors. Messages name peers by fingerprint only and never hold key material.
 
-use crate::frame::MAX_FRAME;
-
 /// Everything that can go wrong in the transport.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -27,14 +25,18 @@ pub enum NetError {
     /// The connection could not be set up: bad address, failed or rejected handshake.
     #[error("could not connect: {0}")]
     Connect(String),
+    /// The peer is at its limit of connections or handshakes and refused this one
+    /// at once (QUIC `CONNECTION_REFUSED`); trying again in a moment may work.
+    #[error("the peer is busy (at its limit of connections); try again in a moment")]
+    Busy,
     /// An established connection went away (closed by either side, timed out, reset).
     #[error("connection lost: {0}")]
     ConnectionLost(#[from] quinn::ConnectionError),
     /// A stream was reset or stopped, or used after it was finished.
     #[error("stream failed: {0}")]
     Stream(String),
-    /// A frame is longer than [`MAX_FRAME`].
-    #[error("frame of {len} bytes exceeds the limit of {MAX_FRAME} bytes")]
+    /// A frame is longer than the stream's limit (the endpoint's `max_frame`).
+    #[error("frame of {len} bytes exceeds the stream's limit")]
     FrameTooLarge {
         /// The announced or attempted frame length.
         len: usize,

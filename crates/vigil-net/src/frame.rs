@@ -4,9 +4,6 @@ use quinn::{ReadError, RecvStream, SendStream, VarInt, WriteError};
 
 use crate::NetError;
 
-/// The longest frame either side will send or accept, in bytes.
-pub const MAX_FRAME: usize = 4 * 1024 * 1024;
-
 /// Length of the frame prefix: a big-endian `u32`.
 const PREFIX: usize = 4;
 
@@ -26,6 +23,8 @@ pub struct FrameStream {
 pub struct FrameSender {
     send: SendStream,
     sent: u64,
+    /// The longest frame sent (the endpoint's `max_frame`).
+    max_frame: usize,
 }
 
 /// The receiving half of a [`FrameStream`]. A frame read in part is kept between
@@ -35,6 +34,8 @@ pub struct FrameSender {
 pub struct FrameReceiver {
     recv: RecvStream,
     received: u64,
+    /// The longest frame accepted (the endpoint's `max_frame`).
+    max_frame: usize,
     prefix: [u8; PREFIX],
     prefix_read: usize,
     /// The frame being read, once its length is known, and how much of it arrived.
@@ -42,12 +43,17 @@ pub struct FrameReceiver {
 }
 
 impl FrameStream {
-    pub(crate) fn new(send: SendStream, recv: RecvStream) -> Self {
+    pub(crate) fn new(send: SendStream, recv: RecvStream, max_frame: usize) -> Self {
         Self {
-            sender: FrameSender { send, sent: 0 },
+            sender: FrameSender {
+                send,
+                sent: 0,
+                max_frame,
+            },
             receiver: FrameReceiver {
                 recv,
                 received: 0,
+                max_frame,
                 prefix: [0; PREFIX],
                 prefix_read: 0,
                 body: None,
@@ -94,12 +100,13 @@ impl FrameStream {
 }
 
 impl FrameSender {
-    /// Sends one frame. Frames longer than [`MAX_FRAME`] are refused before anything is sent.
+    /// Sends one frame. Frames longer than the endpoint's `max_frame` are refused
+    /// before anything is sent.
     pub async fn send(&mut self, frame: &[u8]) -> Result<(), NetError> {
         let len = frame.len();
         let prefix = u32::try_from(len)
             .ok()
-            .filter(|_| len <= MAX_FRAME)
+            .filter(|_| len <= self.max_frame)
             .ok_or(NetError::FrameTooLarge { len })?
             .to_be_bytes();
         self.send.write_all(&prefix).await.map_err(write_error)?;
@@ -134,13 +141,13 @@ impl FrameSender {
 
 impl FrameReceiver {
     /// Receives one frame; `Ok(None)` when the peer finished the stream cleanly between
-    /// frames. An announced length over [`MAX_FRAME`] is an error, reported before any
-    /// buffer for it is allocated, and stops the stream.
+    /// frames. An announced length over the endpoint's `max_frame` is an error,
+    /// reported before any buffer for it is allocated, and stops the stream.
     pub async fn recv(&mut self) -> Result<Option<Vec<u8>>, NetError> {
-        self.recv_at_most(MAX_FRAME).await
+        self.recv_at_most(self.max_frame).await
     }
 
-    /// [`recv`](Self::recv), with a lower bound than [`MAX_FRAME`]: what a peer that
+    /// [`recv`](Self::recv), with a lower bound than `max_frame`: what a peer that
     /// has proved nothing yet may send is much smaller than what a member may.
     ///
     /// Cancel-safe: every await is on `RecvStream::read`, which is, and what it
@@ -159,7 +166,7 @@ impl FrameReceiver {
             None => {
                 let announced = u32::from_be_bytes(self.prefix);
                 let len = usize::try_from(announced).unwrap_or(usize::MAX);
-                if len > limit.min(MAX_FRAME) {
+                if len > limit.min(self.max_frame) {
                     // The stream is useless from here on; tell the peer to stop sending.
                     let _ = self.recv.stop(VarInt::from_u32(FRAME_TOO_LARGE_CODE));
                     return Err(NetError::FrameTooLarge { len });
@@ -207,6 +214,9 @@ mod tests {
     use super::*;
     use crate::{Admission, Connection, DeviceKey, DevicePublicKey, Endpoint, PeerPolicy};
 
+    /// The streams' limit in these tests: the sync protocol's.
+    const MAX_FRAME: usize = 4 * 1024 * 1024;
+
     struct Everyone;
 
     impl PeerPolicy for Everyone {
@@ -218,8 +228,10 @@ mod tests {
     /// A connected pair of streams: (dialer's, listener's).
     async fn pair() -> (Endpoint, Endpoint, Connection, FrameStream, FrameStream) {
         let local = "127.0.0.1:0".parse().unwrap();
-        let server = Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone)).unwrap();
-        let client = Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone)).unwrap();
+        let server =
+            Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone), MAX_FRAME).unwrap();
+        let client =
+            Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone), MAX_FRAME).unwrap();
         let dialed = client
             .connect(server.local_addr().unwrap(), None)
             .await

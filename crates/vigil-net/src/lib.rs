@@ -24,7 +24,7 @@ pub use endpoint::{
     RECEIVE_WINDOW,
 };
 pub use error::NetError;
-pub use frame::{FrameReceiver, FrameSender, FrameStream, MAX_FRAME};
+pub use frame::{FrameReceiver, FrameSender, FrameStream};
 pub use vigil_crypto::{DeviceKey, DevicePublicKey};
 
 /// The ALPN protocol both sides must agree on.

@@ -510,7 +510,8 @@ mod tests {
     async fn a_client_without_a_certificate_never_gets_in() {
         let local = "127.0.0.1:0".parse().unwrap();
         let server =
-            crate::Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone)).unwrap();
+            crate::Endpoint::bind(local, &DeviceKey::generate(), Arc::new(Everyone), 1 << 20)
+                .unwrap();
         let provider = provider();
         let verifier = Arc::new(ServerVerifier {
             provider: provider.clone(),

@@ -44,6 +44,9 @@ impl PeerPolicy for Roster {
     }
 }
 
+/// The streams' limit: the sync protocol's, which this crate does not know.
+const MAX_FRAME: usize = 4 * 1024 * 1024;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 fn localhost() -> SocketAddr {
@@ -51,7 +54,7 @@ fn localhost() -> SocketAddr {
 }
 
 fn bind(key: &DeviceKey, roster: &Arc<Roster>) -> Endpoint {
-    Endpoint::bind(localhost(), key, roster.clone()).unwrap()
+    Endpoint::bind(localhost(), key, roster.clone(), MAX_FRAME).unwrap()
 }
 
 async fn accept(endpoint: &Endpoint) -> Connection {
@@ -279,4 +282,34 @@ async fn garbage_datagrams_do_not_disturb_the_endpoint() {
     let dialed = em.connect(addr, None).await.unwrap();
     let accepted = accept(&es).await;
     exchange(&dialed, &accepted).await;
+}
+
+/// A server at its limit refuses at once, and the dialler hears "busy", not a
+/// generic failure: worth trying again in a moment, as `vigil sync` does.
+#[tokio::test]
+async fn a_server_at_its_limit_says_busy() {
+    let (server_key, client_key) = (DeviceKey::generate(), DeviceKey::generate());
+    let roster = Roster::with(&[
+        (&server_key, Admission::Member),
+        (&client_key, Admission::Member),
+    ]);
+    let server = bind(&server_key, &roster);
+    let client = bind(&client_key, &roster);
+    let addr = server.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..vigil_net::MAX_INCOMING_PER_ADDRESS {
+        held.push(client.connect(addr, None).await.unwrap());
+        held.push(accept(&server).await);
+    }
+    let refused = timeout(WAIT, client.connect(addr, None))
+        .await
+        .expect("a busy server answers at once");
+    assert!(
+        matches!(refused, Err(NetError::Busy)),
+        "expected Busy, got {refused:?}"
+    );
+    // A place given back is taken again.
+    held.truncate(held.len() - 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(client.connect(addr, None).await.is_ok());
 }

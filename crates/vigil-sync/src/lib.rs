@@ -9,12 +9,20 @@
 //! - [`reconcile`]: range-based set reconciliation over the whole collection's
 //!   hashes (changes and membership entries) at once.
 //! - [`Session`]: one sync between two devices: reconciliation, and exactly the
-//!   missing items in the same flights.
+//!   missing items in the same flights; it ends with a typed [`SessionOutcome`].
+//! - [`admission`]: how a device the responder does not know gets in first (an
+//!   invitation, or a proof of membership).
+//! - [`bundle`]: the same changes and membership on a sealed file, for when there
+//!   is no network.
+//!
+//! This crate owns every frame: the crates above it move bytes and never match one.
 //!
 //! The team's rules themselves (membership, signatures, authority, sealing) live
 //! in `vigil-team`, below this crate: the protocol applies them, never redefines
 //! them.
 
+pub mod admission;
+pub mod bundle;
 pub mod frame;
 mod inbox;
 pub mod reconcile;
@@ -26,7 +34,8 @@ pub use inbox::{
     Inbox, MAX_BATCH_INFLATED, MAX_BATCH_OPS, MAX_HELD_BYTES, MAX_UNDONE_PER_INCIDENT,
 };
 pub use session::{
-    MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, MAX_SESSION_REFUSALS, Session, SyncStats,
+    MAX_RECONCILE_FRAMES, MAX_SESSION_BYTES, MAX_SESSION_REFUSALS, Session, SessionOutcome,
+    SyncStats, Taken,
 };
 
 use vigil_store::StoreError;

@@ -59,6 +59,52 @@ enum Side {
     Responder,
 }
 
+/// Where a session stands. It moves only forward, in [`Session::receive`] and
+/// [`Session::peer_closed`]:
+///
+/// ```text
+/// initiator:  Reconciling ─(ranges settle)─► Settled ─(asked items arrived: Done)─► AwaitingDone ─(peer's Done)─► Finished
+///                                                    └─(nothing of ours to hear about: Done)──────────────────► Finished
+/// responder:  Reconciling ─(peer's Done, answered if asked)─► Finished
+/// ```
+///
+/// A `Done` from the peer, or a stream it closes after ours, finishes a session in
+/// any phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ranges are still being compared.
+    Reconciling,
+    /// The initiator: every range settled; waiting for the items it asked for.
+    Settled,
+    /// The initiator sent `Done` asking for the responder's, which has yet to come.
+    AwaitingDone,
+    /// Nothing more to wait for (what is queued is still sent).
+    Finished,
+}
+
+/// What one frame from the peer stored here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Membership entries stored: the team changed, and whoever admits devices by
+    /// it must read it again.
+    pub members: u64,
+    /// Changes stored.
+    pub changes: u64,
+}
+
+/// How a session ended, for the caller to act on without reading counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOutcome {
+    /// What it moved.
+    pub stats: SyncStats,
+    /// Whether it ran to its end: `Done` said, and the peer's `Done` heard where it
+    /// was asked for. A session cut short keeps what arrived; the next one completes
+    /// it.
+    pub complete: bool,
+    /// Whether the peer refused items of ours (it said so in its `Done`).
+    pub refused_by_peer: bool,
+}
+
 /// What a session did, for the user and for benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncStats {
@@ -112,7 +158,6 @@ pub struct Session {
     items: Items,
     inbox: Inbox,
     stats: SyncStats,
-    reconciled: bool,
     /// Reconciliation messages received.
     reconciles: u64,
     /// Items already sent in this session: listed again as lacking (a peer that
@@ -125,10 +170,12 @@ pub struct Session {
     awaiting: usize,
     /// What is still to send; see [`Session::next_frame`].
     outgoing: VecDeque<Outgoing>,
-    proved: bool,
+    phase: Phase,
+    /// Whether this side sent its membership proof (asked for once, at most).
+    proof_sent: bool,
+    /// The initiator sent items, so its `Done` asks for the responder's, with what
+    /// the responder took in and refused.
     pushed: bool,
-    done_sent: bool,
-    finished: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -157,16 +204,14 @@ impl Session {
             items: Items::new(items),
             inbox: Inbox::new(device, taxonomy),
             stats: SyncStats::default(),
-            reconciled: false,
             reconciles: 0,
             sent: HashSet::new(),
             wanted: 0,
             awaiting: 0,
             outgoing: VecDeque::new(),
-            proved: false,
+            phase: Phase::Reconciling,
+            proof_sent: false,
             pushed: false,
-            done_sent: false,
-            finished: false,
         })
     }
 
@@ -195,7 +240,34 @@ impl Session {
 
     /// Whether the session is over (nothing more to send or wait for).
     pub fn is_finished(&self) -> bool {
-        self.finished && self.outgoing.is_empty()
+        self.phase == Phase::Finished && self.outgoing.is_empty()
+    }
+
+    /// How the session ended (or stands, if it has not).
+    pub fn outcome(&self) -> SessionOutcome {
+        // An initiator that sent items asked for the responder's `Done`, which says
+        // what it took in: a stream closed without it may have lost them.
+        let heard_back = !self.pushed || self.stats.peer_accepted.is_some();
+        SessionOutcome {
+            stats: self.stats.clone(),
+            complete: self.is_finished() && heard_back,
+            refused_by_peer: self.stats.peer_refused.unwrap_or(0) > 0,
+        }
+    }
+
+    /// How far the peer now holds this device's change log, as a log position: after
+    /// a complete session in which it refused nothing of ours, it holds what our log
+    /// held when the session began (`start`) and what it sent us; if nothing else was
+    /// written meanwhile (the log is at `end` now), that is our whole log. `None`
+    /// after an incomplete session, or one in which the peer refused some of ours:
+    /// it may lack anything. Bundles for the peer start from there.
+    pub fn peer_holds_up_to(&self, start: i64, end: i64) -> Option<i64> {
+        let outcome = self.outcome();
+        if !outcome.complete || outcome.refused_by_peer {
+            return None;
+        }
+        let only_from_peer = u64::try_from(end - start).ok() == Some(self.stats.changes_received);
+        Some(if only_from_peer { end } else { start })
     }
 
     /// Whether frames wait to be sent.
@@ -216,10 +288,24 @@ impl Session {
         bytes: &[u8],
         store: &mut Store,
         roster: &mut Roster,
+    ) -> Result<Taken, SyncError> {
+        let (members, changes) = (self.stats.members_received, self.stats.changes_received);
+        self.take_in(bytes, store, roster)?;
+        Ok(Taken {
+            members: self.stats.members_received - members,
+            changes: self.stats.changes_received - changes,
+        })
+    }
+
+    fn take_in(
+        &mut self,
+        bytes: &[u8],
+        store: &mut Store,
+        roster: &mut Roster,
     ) -> Result<(), SyncError> {
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        if self.finished {
+        if self.phase == Phase::Finished {
             return Err(SyncError::Protocol(
                 "a frame after the session ended".into(),
             ));
@@ -236,7 +322,7 @@ impl Session {
                 if side == Side::Responder {
                     return Err(SyncError::Protocol("an empty opening message".into()));
                 }
-                self.reconciled = true;
+                self.settle();
             }
             (Frame::Reconcile(ranges), side) => {
                 self.reconciles += 1;
@@ -260,7 +346,7 @@ impl Session {
                     // Always answer, so that the initiator knows where things stand.
                     out.push(Frame::Reconcile(step.ranges));
                 } else if step.ranges.is_empty() {
-                    self.reconciled = true;
+                    self.settle();
                 } else {
                     out.push(Frame::Reconcile(step.ranges));
                 }
@@ -282,7 +368,7 @@ impl Session {
             (Frame::Prove, Side::Initiator) => {
                 // The responder does not know this device yet and asks for the
                 // membership log that admits it, before anything else; once.
-                if std::mem::replace(&mut self.proved, true) {
+                if std::mem::replace(&mut self.proof_sent, true) {
                     return Err(SyncError::Protocol("a second request for a proof".into()));
                 }
                 self.outgoing.push_front(Outgoing::Proof);
@@ -308,7 +394,7 @@ impl Session {
                 self.stats.peer_accepted = Some(accepted);
                 self.stats.peer_refused = Some(refused);
                 self.end();
-                self.finished = true;
+                self.phase = Phase::Finished;
                 if side == Side::Responder && reply {
                     out.push(self.done(false));
                 }
@@ -326,13 +412,15 @@ impl Session {
                 "more refused items than a session allows".into(),
             ));
         }
-        if self.side == Side::Initiator && self.reconciled && self.awaiting == 0 && !self.done_sent
-        {
+        if self.phase == Phase::Settled && self.awaiting == 0 {
             self.end();
             out.push(self.done(self.pushed));
-            self.done_sent = true;
             // Nothing of ours to hear back about: finish without another round trip.
-            self.finished = !self.pushed;
+            self.phase = if self.pushed {
+                Phase::AwaitingDone
+            } else {
+                Phase::Finished
+            };
         }
         self.queue(out);
         Ok(())
@@ -424,12 +512,17 @@ impl Session {
         self.stats.incidents_updated = tally.incidents;
     }
 
+    /// The initiator's ranges are settled: what it asked for is all it waits for.
+    fn settle(&mut self) {
+        if self.phase == Phase::Reconciling {
+            self.phase = Phase::Settled;
+        }
+    }
+
+    /// Takes in what the inbox still holds, before a `Done` goes out or comes in.
     fn end(&mut self) {
         self.stats.incomplete += self.inbox.finish();
         self.sync_tally();
-        if self.side == Side::Responder {
-            self.finished = true;
-        }
     }
 
     fn done(&self, reply: bool) -> Frame {
@@ -442,12 +535,11 @@ impl Session {
 
     /// Closes a session that the peer ended by finishing (or cutting) its stream.
     pub fn peer_closed(&mut self) {
-        if !self.finished {
-            self.stats.incomplete += self.inbox.finish();
-            self.sync_tally();
+        if self.phase != Phase::Finished {
+            self.end();
         }
-        if self.side == Side::Initiator && self.done_sent {
-            self.finished = true;
+        if self.phase == Phase::AwaitingDone {
+            self.phase = Phase::Finished;
         }
     }
 

@@ -804,3 +804,97 @@ fn a_session_ends_after_too_many_refusals() {
     assert_eq!(frames as u64, MAX_SESSION_REFUSALS / per_frame as u64);
     assert!(refused > MAX_SESSION_REFUSALS, "{refused}");
 }
+
+/// Runs a whole session, frames passed in memory, and returns both sessions for
+/// what they say of how it ended; `cut_after` as in [`sync`].
+fn sessions(a: &mut Device, b: &mut Device, cut_after: Option<usize>) -> (Session, Session) {
+    let mut initiator = Session::initiate(&a.store, &a.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
+    let mut to_b = initiator.drain(&a.store, &a.roster).unwrap();
+    let mut delivered = 0;
+    while !to_b.is_empty() {
+        let mut to_a = Vec::new();
+        for frame in to_b.drain(..) {
+            if cut_after.is_some_and(|n| delivered >= n) {
+                responder.peer_closed();
+                initiator.peer_closed();
+                return (initiator, responder);
+            }
+            delivered += 1;
+            to_a.extend(
+                responder
+                    .answer(&frame, &mut b.store, &mut b.roster)
+                    .unwrap(),
+            );
+        }
+        for frame in to_a {
+            to_b.extend(
+                initiator
+                    .answer(&frame, &mut a.store, &mut a.roster)
+                    .unwrap(),
+            );
+        }
+    }
+    (initiator, responder)
+}
+
+#[test]
+fn a_session_that_ran_to_its_end_says_so_and_how_far_the_peer_holds_our_log() {
+    let (mut a, mut b) = team();
+    a.log("Almaty");
+    b.log("Astana");
+    let start = a.store.log_position().unwrap();
+    let (initiator, responder) = sessions(&mut a, &mut b, None);
+    let (ours, theirs) = (initiator.outcome(), responder.outcome());
+    assert!(ours.complete && theirs.complete);
+    assert!(!ours.refused_by_peer);
+    assert_eq!(ours.stats.changes_received, 1);
+    // Only the peer's change was written meanwhile: it holds our whole log.
+    let end = a.store.log_position().unwrap();
+    assert_eq!(initiator.peer_holds_up_to(start, end), Some(end));
+    // Had another change been written meanwhile, only what was there at the start.
+    assert_eq!(initiator.peer_holds_up_to(start, end + 1), Some(start));
+}
+
+#[test]
+fn a_session_cut_short_is_incomplete_and_claims_nothing_about_the_peer() {
+    let (mut a, mut b) = team();
+    for city in ["Almaty", "Astana", "Shymkent"] {
+        a.log(city);
+    }
+    let start = a.store.log_position().unwrap();
+    let (initiator, responder) = sessions(&mut a, &mut b, Some(1));
+    assert!(!initiator.outcome().complete);
+    assert!(!responder.outcome().complete);
+    assert_eq!(initiator.peer_holds_up_to(start, start), None);
+    // A frame after the end is refused, in whatever phase the cut left it.
+    let (mut c, mut d) = team();
+    let (mut finished, _) = sessions(&mut c, &mut d, None);
+    let late = Frame::Reconcile(Vec::new()).encode();
+    assert!(
+        finished
+            .receive(&late, &mut c.store, &mut c.roster)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_frame_says_what_it_stored() {
+    let (mut a, mut b) = team();
+    let change = a.log("Almaty");
+    let mut responder = Session::respond(&b.store, &b.key, &Taxonomy::default_taxonomy()).unwrap();
+    let taken = responder
+        .receive(
+            &Frame::Changes(vec![WireChange::from(change)]).encode(),
+            &mut b.store,
+            &mut b.roster,
+        )
+        .unwrap();
+    assert_eq!(
+        taken,
+        Taken {
+            members: 0,
+            changes: 1
+        }
+    );
+}
