@@ -181,7 +181,7 @@ async fn an_invitation_works_once() {
     let fourth = Device::new();
     let err = fourth.node.join(&stale, "fourth").await.unwrap_err();
     assert!(
-        matches!(&err, VaultError::BadInvite(why) if why.contains("expired")),
+        matches!(&err, VaultError::BadInvite(why) if why.to_string().contains("expired")),
         "{err}"
     );
     assert_eq!(hq.vault().members().unwrap().len(), 2);

@@ -2,7 +2,7 @@
 //! the user. Messages come from the core's errors, which never carry names, free
 //! text or key material.
 
-use vigil_core::{NetError, VaultError};
+use vigil_core::{ErrorKind, VaultError};
 
 /// What went wrong, by what the shell can do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -69,74 +69,21 @@ impl VigilError {
     }
 }
 
+/// The core's error by its kind, with its message (and for input, the field):
+/// the only place a shell's error is made from the core's.
 impl From<VaultError> for VigilError {
     fn from(e: VaultError) -> Self {
-        let reason = e.to_string();
-        match e {
-            VaultError::WrongPassphrase => VigilError::WrongPassphrase,
-            VaultError::Invalid(errors) => VigilError::InvalidInput {
-                field: errors
-                    .0
-                    .first()
-                    .map(|f| f.field.clone())
-                    .unwrap_or_default(),
+        let reason = e.explained();
+        match e.kind() {
+            ErrorKind::WrongPassphrase => VigilError::WrongPassphrase,
+            ErrorKind::InvalidInput => VigilError::InvalidInput {
+                field: e.field().unwrap_or_default(),
                 reason,
             },
-            VaultError::ImportRejected(lines) => VigilError::InvalidInput {
-                field: lines
-                    .first()
-                    .map(|l| match l.errors.first() {
-                        Some(e) => format!("line {}: {}", l.line, e.field),
-                        None => format!("line {}", l.line),
-                    })
-                    .unwrap_or_default(),
-                reason: format!(
-                    "{reason}: {}",
-                    lines
-                        .iter()
-                        .take(5)
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            },
-            VaultError::Passphrase(_) => VigilError::InvalidInput {
-                field: "passphrase".into(),
-                reason,
-            },
-            VaultError::AlreadyExists | VaultError::Taxonomy(_) => VigilError::InvalidInput {
-                field: String::new(),
-                reason,
-            },
-            VaultError::NotFound(_) | VaultError::UnknownId(_) | VaultError::AmbiguousId(_) => {
-                VigilError::NotFound { reason }
-            }
-            VaultError::NoTeam
-            | VaultError::AlreadyInTeam
-            | VaultError::NotCoordinator
-            | VaultError::Team(_)
-            | VaultError::BadInvite(_)
-            | VaultError::BadRecoveryCode(_)
-            | VaultError::BadBundle(_)
-            | VaultError::Sealed
-            | VaultError::AlreadyServing
-            | VaultError::NotServing => VigilError::NotAllowed { reason },
-            // Not the network's fault: trying again will not help.
-            VaultError::Network(
-                NetError::RejectedByPeer
-                | NetError::Refused { .. }
-                | NetError::UnexpectedPeer { .. },
-            ) => VigilError::NotAllowed { reason },
-            VaultError::Unreachable(_) | VaultError::Network(_) | VaultError::Sync(_) => {
-                VigilError::Network { reason }
-            }
-            VaultError::NotAVault(_)
-            | VaultError::Document(_)
-            | VaultError::Storage(_)
-            | VaultError::Key(_)
-            | VaultError::Tampered
-            | VaultError::Wiped
-            | VaultError::Io(_) => VigilError::Storage { reason },
+            ErrorKind::NotFound => VigilError::NotFound { reason },
+            ErrorKind::NotAllowed => VigilError::NotAllowed { reason },
+            ErrorKind::Network => VigilError::Network { reason },
+            ErrorKind::Storage => VigilError::Storage { reason },
         }
     }
 }

@@ -9,6 +9,7 @@ use vigil_store::StoreRead;
 use vigil_sync::SyncStats;
 use vigil_sync::bundle::{self, BundleError, MAX_BUNDLE};
 
+use crate::error::TeamError;
 use crate::vault::now;
 use crate::{Vault, VaultError};
 
@@ -80,9 +81,7 @@ impl Vault {
             .collect::<String>()
             .to_ascii_lowercase();
         if wanted.len() < 4 {
-            return Err(VaultError::Team(
-                "give at least 4 hex digits of the device's fingerprint".into(),
-            ));
+            return Err(TeamError::ShortFingerprint.into());
         }
         let matches: Vec<&vigil_team::Member> = roster
             .members()
@@ -90,10 +89,8 @@ impl Vault {
             .collect();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(VaultError::Team("no member has this fingerprint".into())),
-            _ => Err(VaultError::Team(
-                "several members match; give more of the fingerprint".into(),
-            )),
+            [] => Err(TeamError::UnknownFingerprint.into()),
+            _ => Err(TeamError::AmbiguousFingerprint.into()),
         }
     }
 }

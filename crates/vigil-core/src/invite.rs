@@ -13,6 +13,7 @@ use vigil_team::Role;
 use zeroize::Zeroizing;
 
 use crate::VaultError;
+use crate::error::InviteError;
 
 const PREFIX: &str = "VIGIL1:";
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Invite {
 }
 
 fn malformed() -> VaultError {
-    VaultError::BadInvite("it is not a whole Vigil invitation; copy all of it".into())
+    InviteError::Incomplete.into()
 }
 
 impl Invite {

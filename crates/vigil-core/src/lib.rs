@@ -21,7 +21,7 @@ pub use defaults::{
     COUNTED_BY_DEFAULT, UNLOCK_TARGET, counted_or_default, ephemeral_address, is_weak_stretching,
     key_stretching,
 };
-pub use error::VaultError;
+pub use error::{Direction, ErrorKind, InviteError, NotAVault, TeamError, VaultError};
 pub use events::{ChangeSource, VaultEvent};
 pub use handle::{VaultGuard, VaultHandle};
 pub use invite::Invite;

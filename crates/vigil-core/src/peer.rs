@@ -15,6 +15,7 @@ use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, Pee
 use vigil_sync::admission::{self, NEWCOMER_FRAME, Opening};
 use vigil_sync::{Session, SyncStats};
 
+use crate::error::{Direction, InviteError, TeamError};
 use crate::events::ChangeSource;
 use crate::handle::{VaultGuard, WeakVaultHandle};
 use crate::invite::Invite;
@@ -170,12 +171,11 @@ impl Node {
             connected = dial(self.endpoint.connect(addr, None), addr).await?;
         }
         let connection = connected.map_err(|e| match e {
-                vigil_net::NetError::Refused { fingerprint } => VaultError::Team(format!(
-                    "device {fingerprint} is not a member of the team as this device knows it; \
-                     if it joined recently, let it sync with this device, or sync with a coordinator first"
-                )),
-                other => other.into(),
-            })?;
+            vigil_net::NetError::Refused { fingerprint } => {
+                VaultError::Team(TeamError::PeerUnknownHere { fingerprint })
+            }
+            other => other.into(),
+        })?;
         let connect_time = started.elapsed();
         let stream = connection.open_stream().await?;
         let mut report = initiate(
@@ -198,16 +198,14 @@ impl Node {
     /// membership and incidents. `label` is how the team will know this device.
     pub async fn join(&self, invite: &Invite, label: &str) -> Result<SyncReport, VaultError> {
         if invite.expires <= now() {
-            return Err(VaultError::BadInvite(
-                "it has expired; ask for a new one".into(),
-            ));
+            return Err(InviteError::Expired.into());
         }
         if lock(&self.vault)?.roster.is_some() {
             return Err(VaultError::AlreadyInTeam);
         }
         let coordinator = DevicePublicKey::from_bytes(&invite.coordinator)
-            .map_err(|_| VaultError::BadInvite("it names no valid coordinator key".into()))?;
-        let mut last_error = VaultError::BadInvite("it names no address".into());
+            .map_err(|_| InviteError::NoCoordinatorKey)?;
+        let mut last_error = VaultError::BadInvite(InviteError::NoAddress);
         for &addr in &invite.addresses {
             let started = Instant::now();
             let connection = match dial(self.endpoint.connect(addr, Some(coordinator)), addr).await
@@ -226,8 +224,7 @@ impl Node {
             let mut stream = connection.open_stream().await?;
             stream.send(&admission::join(*invite.secret, label)).await?;
             let answer = stream.recv().await?;
-            admission::welcomed(answer.as_deref(), invite.team)
-                .map_err(|refused| VaultError::BadInvite(refused.to_string()))?;
+            admission::welcomed(answer.as_deref(), invite.team).map_err(InviteError::NotWelcome)?;
             lock(&self.vault)?.enter_team(invite.team)?;
             let mut report =
                 initiate(&self.vault, &coordinator, stream, self.progress.clone()).await?;
@@ -281,11 +278,9 @@ async fn dial<T>(
 ) -> Result<Result<T, vigil_net::NetError>, VaultError> {
     tokio::time::timeout(DIAL_TIMEOUT, connecting)
         .await
-        .map_err(|_| {
-            VaultError::Unreachable(format!(
-                "no Vigil device answered at {addr} within {} s; check the address and that `vigil serve` runs there",
-                DIAL_TIMEOUT.as_secs()
-            ))
+        .map_err(|_| VaultError::Unreachable {
+            addr,
+            seconds: DIAL_TIMEOUT.as_secs(),
         })
 }
 
@@ -466,7 +461,7 @@ async fn introduce(
     receiver: &mut FrameReceiver,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<Option<Vec<u8>>, VaultError> {
-    let not_member = || VaultError::Team("the peer is not a member of this team".into());
+    let not_member = || VaultError::Team(TeamError::PeerNotMember);
     let bytes = receiver
         .recv_at_most(NEWCOMER_FRAME)
         .await?
@@ -560,9 +555,7 @@ fn handle(
     v.reload_team_if_changed()?;
     let roster = v.roster.as_mut().ok_or(VaultError::NoTeam)?;
     if roster.is_revoked(&peer.to_bytes()) {
-        return Err(VaultError::Team(
-            "the peer was revoked during the session; nothing more is taken from it".into(),
-        ));
+        return Err(TeamError::PeerRevokedDuringSession(Direction::TakenFrom).into());
     }
     match session.receive(frame, &mut v.store, roster) {
         Ok(taken) if taken.members == 0 => Ok(()),
@@ -589,9 +582,7 @@ fn next_frame(
     v.reload_team_if_changed()?;
     let roster = v.roster.as_ref().ok_or(VaultError::NoTeam)?;
     if roster.is_revoked(&peer.to_bytes()) {
-        return Err(VaultError::Team(
-            "the peer was revoked during the session; nothing more is sent to it".into(),
-        ));
+        return Err(TeamError::PeerRevokedDuringSession(Direction::SentTo).into());
     }
     Ok(session.next_frame(&v.store, roster)?)
 }

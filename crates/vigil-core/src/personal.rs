@@ -14,6 +14,7 @@ use vigil_store::{ListFilter, StoreRead, Writer};
 use vigil_team::sealing::{self, Readable};
 use vigil_team::{PersonalAccess, Role};
 
+use crate::error::TeamError;
 use crate::{Vault, VaultError};
 
 impl Vault {
@@ -88,9 +89,7 @@ pub(crate) fn seal(
     incident: &Incident,
 ) -> Result<PersonalPart, VaultError> {
     if recipients.is_empty() {
-        return Err(VaultError::Team(
-            "the team has no active coordinator to seal personal data to".into(),
-        ));
+        return Err(TeamError::NoCoordinatorToSealTo.into());
     }
     Ok(PersonalPart::Sealed(sealing::seal(
         recipients,

@@ -14,6 +14,7 @@ use vigil_team::membership::{Action, SignedEntry};
 use vigil_team::{Member, Role, Roster};
 use zeroize::Zeroizing;
 
+use crate::error::{InviteError, NotAVault, TeamError};
 use crate::invite::Invite;
 use crate::recovery::RecoveryCode;
 use crate::vault::{META_TEAM, now};
@@ -114,7 +115,7 @@ impl Vault {
                 let team: [u8; 32] = team
                     .as_slice()
                     .try_into()
-                    .map_err(|_| VaultError::NotAVault("its team id is damaged".into()))?;
+                    .map_err(|_| VaultError::NotAVault(NotAVault::DamagedTeamId))?;
                 let (roster, skipped) = Roster::from_rows(team, &self.store.member_entries()?);
                 if skipped > 0 {
                     tracing::warn!(
@@ -202,7 +203,7 @@ impl Vault {
         let label = checked_label(label)?;
         let recovery = DeviceKey::generate();
         let (roster, founding) = Roster::found(&self.device, &label, &recovery.public(), now())
-            .map_err(|e| VaultError::Team(e.to_string()))?;
+            .map_err(TeamError::Refused)?;
         self.store.write(|w| {
             w.set_meta(META_TEAM, &roster.team())?;
             w.insert_member_entry(&founding.to_row())
@@ -235,18 +236,13 @@ impl Vault {
             return Err(VaultError::BadRecoveryCode("it is not this team's"));
         }
         if appoint.is_empty() {
-            return Err(VaultError::Team(
-                "name at least one device to appoint coordinator".into(),
-            ));
+            return Err(TeamError::NobodyAppointed.into());
         }
         let mut appointed = Vec::new();
         for fingerprint in appoint {
             let member = self.member(fingerprint)?;
             if member.revoked {
-                return Err(VaultError::Team(
-                    "a revoked device never comes back; appoint another, which then invites a new one"
-                        .into(),
-                ));
+                return Err(TeamError::RevokedNeverComesBack.into());
             }
             if !appointed.iter().any(|m: &Member| m.device == member.device) {
                 appointed.push(member);
@@ -273,10 +269,8 @@ impl Vault {
         for action in actions {
             let entry = scratch
                 .make_entry(&key, action, now())
-                .map_err(|e| VaultError::Team(e.to_string()))?;
-            scratch
-                .insert(entry.clone())
-                .map_err(|e| VaultError::Team(e.to_string()))?;
+                .map_err(TeamError::Refused)?;
+            scratch.insert(entry.clone()).map_err(TeamError::Refused)?;
             entries.push(entry);
         }
         self.store.write(|w| {
@@ -353,9 +347,7 @@ impl Vault {
             return Err(VaultError::NotCoordinator);
         }
         if !(60..=30 * 86_400).contains(&valid_for) {
-            return Err(VaultError::Team(
-                "an invitation is valid for between a minute and 30 days".into(),
-            ));
+            return Err(TeamError::InviteValidity.into());
         }
         let mut secret = Zeroizing::new([0u8; 32]);
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, secret.as_mut());
@@ -390,14 +382,14 @@ impl Vault {
         let hash = secret_hash(secret);
         let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
         if roster.is_revoked(&key) {
-            return Err(VaultError::BadInvite("this device was revoked".into()));
+            return Err(InviteError::Revoked.into());
         }
         let device_key = &self.device;
         let entry = self.store.write(|w| {
             let role = w
                 .redeem_invite(&hash, &key, now())?
                 .and_then(|r| Role::parse(&r))
-                .ok_or_else(|| VaultError::BadInvite("it is unknown, used or expired".into()))?;
+                .ok_or(InviteError::UnknownOrUsed)?;
             let entry = roster
                 .make_entry(
                     device_key,
@@ -408,7 +400,7 @@ impl Vault {
                     },
                     now(),
                 )
-                .map_err(|e| VaultError::Team(e.to_string()))?;
+                .map_err(TeamError::Refused)?;
             w.insert_member_entry(&entry.to_row())?;
             Ok::<_, VaultError>(entry)
         })?;
@@ -423,9 +415,7 @@ impl Vault {
             Action::Revoke { .. } | Action::Found { .. } => Role::Observer,
         };
         if let Some(roster) = self.roster.as_mut() {
-            roster
-                .insert(entry)
-                .map_err(|e| VaultError::Team(e.to_string()))?;
+            roster.insert(entry).map_err(TeamError::Refused)?;
         }
         self.refresh_policy()?;
         Ok(role)
@@ -443,12 +433,10 @@ impl Vault {
         let member = self.member(fingerprint)?;
         let roster = self.roster.as_ref().ok_or(VaultError::NoTeam)?;
         if member.device == self.device.public().to_bytes() {
-            return Err(VaultError::Team(
-                "a device cannot revoke itself; another coordinator can".into(),
-            ));
+            return Err(TeamError::SelfRevocation.into());
         }
         if member.revoked {
-            return Err(VaultError::Team("this device is already revoked".into()));
+            return Err(TeamError::AlreadyRevoked.into());
         }
         let entry = roster
             .make_entry(
@@ -459,7 +447,7 @@ impl Vault {
                 },
                 now(),
             )
-            .map_err(|e| VaultError::Team(e.to_string()))?;
+            .map_err(TeamError::Refused)?;
         self.store
             .write(|w| w.insert_member_entry(&entry.to_row()))?;
         self.insert_entry(entry)?;
@@ -494,10 +482,10 @@ fn checked_label(label: &str) -> Result<String, VaultError> {
     if label.chars().count() > vigil_team::membership::MAX_LABEL
         || label.chars().any(char::is_control)
     {
-        return Err(VaultError::Team(format!(
-            "a device label is at most {} characters, on one line",
-            vigil_team::membership::MAX_LABEL
-        )));
+        return Err(TeamError::Label {
+            max: vigil_team::membership::MAX_LABEL,
+        }
+        .into());
     }
     Ok(label.to_owned())
 }

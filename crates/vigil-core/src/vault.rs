@@ -22,6 +22,7 @@ use crate::personal::{self, seen_summary};
 use crate::team::TeamPolicy;
 
 use crate::VaultError;
+use crate::error::NotAVault;
 
 const DB_FILE: &str = "vault.db";
 const KEY_FILE: &str = "vault.key";
@@ -200,9 +201,7 @@ pub fn wipe(dir: &Path) -> Result<(), VaultError> {
     let old = match fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(VaultError::NotAVault(format!(
-                "the folder has no key file ({KEY_FILE})"
-            )));
+            return Err(VaultError::NotAVault(NotAVault::NoKeyFile));
         }
         Err(e) => return Err(e.into()),
     };
@@ -323,21 +322,15 @@ impl Vault {
         let span = tracing::info_span!("vault.open");
         let _enter = span.enter();
         if !dir.exists() {
-            return Err(VaultError::NotAVault(
-                "nothing at this path; `vigil init` creates a vault".into(),
-            ));
+            return Err(VaultError::NotAVault(NotAVault::Nothing));
         }
         if !dir.is_dir() {
-            return Err(VaultError::NotAVault(
-                "this is a file; a vault is a folder made by `vigil init`".into(),
-            ));
+            return Err(VaultError::NotAVault(NotAVault::AFile));
         }
         let key_bytes = match fs::read(dir.join(KEY_FILE)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(VaultError::NotAVault(format!(
-                    "the folder has no key file ({KEY_FILE})"
-                )));
+                return Err(VaultError::NotAVault(NotAVault::NoKeyFile));
             }
             Err(e) => return Err(e.into()),
         };
@@ -360,17 +353,11 @@ impl Vault {
         };
         let db = dir.join(DB_FILE);
         if !db.is_file() {
-            return Err(VaultError::NotAVault(format!(
-                "the folder has no database ({DB_FILE})"
-            )));
+            return Err(VaultError::NotAVault(NotAVault::NoDatabase));
         }
         let store = Store::open(&db, key.expose()).map_err(|e| match e {
-            StoreError::NotDecryptable => {
-                VaultError::NotAVault("the database does not match its key file".into())
-            }
-            StoreError::NotAVault => {
-                VaultError::NotAVault("the database is not a Vigil vault".into())
-            }
+            StoreError::NotDecryptable => VaultError::NotAVault(NotAVault::KeyMismatch),
+            StoreError::NotAVault => VaultError::NotAVault(NotAVault::NotAVaultDatabase),
             other => other.into(),
         })?;
         let reader = Reader::open(&db, key.expose())?;
@@ -378,7 +365,7 @@ impl Vault {
         let secret = zeroize::Zeroizing::new(
             store
                 .meta(META_DEVICE)?
-                .ok_or_else(|| VaultError::NotAVault("the vault has no device key".into()))?,
+                .ok_or(VaultError::NotAVault(NotAVault::NoDeviceKey))?,
         );
         let device = DeviceKey::from_secret_bytes(&secret)?;
         let taxonomy = stored_taxonomy(&store)?;
