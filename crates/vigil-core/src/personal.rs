@@ -72,8 +72,10 @@ impl Vault {
                 if let Some(change) =
                     doc.update(&actor, &incident, Some(&part), crate::vault::now())?
                 {
-                    w.insert_change(&vigil_team::signing::sign(device, &id, change))?;
-                    w.put_summary(&seen_summary(&incident, &recipients, device.public()))?;
+                    w.record(
+                        &[vigil_team::signing::sign(device, &id, change)],
+                        &seen_summary(&incident, &recipients, device.public()),
+                    )?;
                 }
             }
             Ok::<_, VaultError>(())
@@ -126,7 +128,7 @@ pub(crate) fn put_draft(w: &Writer<'_>, incident: &Incident) -> Result<(), Vault
         ))
     })?;
     w.put_draft(&incident.id, &body)?;
-    w.put_summary(&incident.summary())?;
+    w.record(&[], &incident.summary())?;
     Ok(())
 }
 

@@ -641,15 +641,17 @@ impl Vault {
             let Some(change) = doc.update(actor, &incident, part.as_ref(), now())? else {
                 return Ok((false, false));
             };
-            w.insert_change(&signing::sign(device, id, change))?;
-            w.put_summary(&if part.is_some() {
-                seen_summary(&incident, &recipients, device.public())
-            } else {
-                Summary {
-                    sealed: !readable.can_read(),
-                    ..incident.summary()
-                }
-            })?;
+            w.record(
+                &[signing::sign(device, id, change)],
+                &if part.is_some() {
+                    seen_summary(&incident, &recipients, device.public())
+                } else {
+                    Summary {
+                        sealed: !readable.can_read(),
+                        ..incident.summary()
+                    }
+                },
+            )?;
             Ok((true, false))
         })?;
         if submitted {
@@ -916,7 +918,7 @@ impl Vault {
         let summaries = self.summaries_from_documents()?;
         self.store.write(|w| {
             for s in &summaries {
-                w.put_summary(s)?;
+                w.record(&[], s)?;
             }
             Ok::<_, VaultError>(())
         })?;
@@ -969,10 +971,7 @@ impl Vault {
                         "a change belongs to another incident".into(),
                     )));
                 }
-                let mut inserted = 0;
-                for change in missing {
-                    inserted += u64::from(w.insert_change(change)?);
-                }
+                let mut resealed = None;
                 if !readable.can_read() {
                     let theirs = Readable::read(&doc, &other.device)?;
                     if theirs.can_read() {
@@ -980,13 +979,12 @@ impl Vault {
                         if let Some(change) =
                             doc.update(&actor, &theirs.incident, Some(&part), now())?
                         {
-                            inserted +=
-                                u64::from(w.insert_change(&signing::sign(device, id, change))?);
+                            resealed = Some(signing::sign(device, id, change));
                         }
                         readable = theirs;
                     }
                 }
-                w.put_summary(&readable.summary())?;
+                let inserted = w.record(missing.iter().chain(&resealed), &readable.summary())?;
                 outcome.incidents += 1;
                 outcome.changes += inserted;
             }
@@ -1043,8 +1041,10 @@ fn put_new(
     let actor = device.public().to_bytes();
     let part = personal::seal(recipients, incident)?;
     let (_, change) = IncidentDocument::create(&actor, incident, &part, time, message)?;
-    w.insert_change(&signing::sign(device, &incident.id, change))?;
-    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
+    w.record(
+        &[signing::sign(device, &incident.id, change)],
+        &seen_summary(incident, recipients, device.public()),
+    )?;
     Ok(())
 }
 
@@ -1072,11 +1072,14 @@ fn put_imported(
         time,
         "imported",
     )?;
-    w.insert_change(&signing::sign(device, &incident.id, first))?;
+    let mut changes = vec![signing::sign(device, &incident.id, first)];
     let actor = device.public().to_bytes();
     if let Some(sealed) = doc.update(&actor, incident, Some(&part), now())? {
-        w.insert_change(&signing::sign(device, &incident.id, sealed))?;
+        changes.push(signing::sign(device, &incident.id, sealed));
     }
-    w.put_summary(&seen_summary(incident, recipients, device.public()))?;
+    w.record(
+        &changes,
+        &seen_summary(incident, recipients, device.public()),
+    )?;
     Ok(())
 }

@@ -222,7 +222,32 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Appends a change to the log; returns false if it was already there.
+    /// Stores an incident's new changes and its projection, together: the one way a
+    /// vault writes a change (adding, editing, importing, merging, resealing and the
+    /// inbox all come here), so no change reaches the log without its incident's
+    /// projection, and every write is counted for change events. `changes` may be
+    /// empty: a draft's projection, or one rebuilt from the log. Returns how many of
+    /// the changes were new.
+    pub fn record<'c>(
+        &self,
+        changes: impl IntoIterator<Item = &'c SignedChange>,
+        summary: &Summary,
+    ) -> Result<u64> {
+        let mut new = 0;
+        for change in changes {
+            new += u64::from(self.insert_change(change)?);
+        }
+        projection::put(&self.tx, summary)?;
+        self.count(Written {
+            incidents: 1,
+            members: 0,
+        });
+        Ok(new)
+    }
+
+    /// Appends a change to the log alone, without its projection; returns false if it
+    /// was already there. For tools and tests that build a log by hand: a vault
+    /// writes through [`Writer::record`].
     pub fn insert_change(&self, change: &SignedChange) -> Result<bool> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO changes (hash, incident, bytes, author, signature, time)
@@ -319,16 +344,6 @@ impl Writer<'_> {
                 |r| r.get(0),
             )
             .optional()?)
-    }
-
-    /// Writes an incident's summary over its projection.
-    pub fn put_summary(&self, summary: &Summary) -> Result<()> {
-        projection::put(&self.tx, summary)?;
-        self.count(Written {
-            incidents: 1,
-            members: 0,
-        });
-        Ok(())
     }
 
     /// Stores a draft's body, over any earlier one.

@@ -54,7 +54,7 @@ fn a_written_summary_reads_back_after_reopening() {
         store
             .write(|w| {
                 w.insert_change(&change(1, &s.id, b"change"))?;
-                w.put_summary(&s)
+                w.record(&[], &s)
             })
             .unwrap();
     }
@@ -70,7 +70,7 @@ fn a_failed_write_leaves_nothing_behind() {
     let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
     let s = summary("Almaty", &[]);
     let result: Result<()> = store.write(|w| {
-        w.put_summary(&s)?;
+        w.record(&[], &s)?;
         Err(StoreError::Damaged("stop".into()))
     });
     assert!(result.is_err());
@@ -82,9 +82,9 @@ fn rewriting_a_summary_replaces_its_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
     let mut s = summary("Almaty", &["Aibek Sadykov", "Aidar Omarov"]);
-    store.write(|w| w.put_summary(&s)).unwrap();
+    store.write(|w| w.record(&[], &s)).unwrap();
     s.named = vec![vigil_model::name_key("Serik Abenov")];
-    store.write(|w| w.put_summary(&s)).unwrap();
+    store.write(|w| w.record(&[], &s)).unwrap();
     let all = store.summaries_with_names(&[Status::Submitted]).unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].named, s.named);
@@ -97,7 +97,10 @@ fn listing_filters_and_pages() {
     store
         .write(|w| {
             for i in 0..10 {
-                w.put_summary(&summary(if i % 2 == 0 { "Almaty" } else { "Astana" }, &[]))?;
+                w.record(
+                    &[],
+                    &summary(if i % 2 == 0 { "Almaty" } else { "Astana" }, &[]),
+                )?;
             }
             Ok::<_, StoreError>(())
         })
@@ -214,7 +217,7 @@ fn raw_files_hold_no_stored_text() {
     store
         .write(|w| {
             w.insert_change(&change(2, &s.id, b"Detained near the akimat"))?;
-            w.put_summary(&s)
+            w.record(&[], &s)
         })
         .unwrap();
     // Still open: the WAL holds the recent pages.
@@ -315,12 +318,12 @@ fn the_reader_answers_while_a_write_is_open_and_sees_it_once_committed() {
     let path = dir.path().join("vault.db");
     let mut store = Store::create(&path, &KEY).unwrap();
     let first = summary("Almaty", &[]);
-    store.write(|w| w.put_summary(&first)).unwrap();
+    store.write(|w| w.record(&[], &first)).unwrap();
     let reader = Reader::open(&path, &KEY).unwrap();
     let second = summary("Astana", &[]);
     store
         .write(|w| {
-            w.put_summary(&second)?;
+            w.record(&[], &second)?;
             // Mid-transaction, from the reader: no wait, and only what was committed.
             let listed = reader.list(&ListFilter::default())?;
             assert_eq!(listed.len(), 1);
@@ -349,9 +352,9 @@ fn committed_writes_are_counted_and_rolled_back_ones_are_not() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(&dir.path().join("vault.db"), &KEY).unwrap();
     let s = summary("Almaty", &[]);
-    store.write(|w| w.put_summary(&s)).unwrap();
+    store.write(|w| w.record(&[], &s)).unwrap();
     let failed: std::result::Result<(), StoreError> = store.write(|w| {
-        w.put_summary(&summary("Astana", &[]))?;
+        w.record(&[], &summary("Astana", &[]))?;
         Err(StoreError::NotAVault)
     });
     assert!(failed.is_err());

@@ -493,10 +493,7 @@ impl Context<'_> {
                 return Ok(());
             }
         };
-        for change in &kept {
-            w.insert_change(change)?;
-        }
-        w.put_summary(&summary)?;
+        w.record(kept.iter().copied(), &summary)?;
         tally.changes += kept.len() as u64;
         tally.incidents += 1;
         Ok(())

@@ -59,10 +59,7 @@ impl Device {
         .unwrap();
         let signed = sign(&self.key, &incident.id, change);
         self.store
-            .write(|w| {
-                w.insert_change(&signed)?;
-                w.put_summary(&incident.summary())
-            })
+            .write(|w| w.record([&signed], &incident.summary()))
             .unwrap();
         signed
     }
