@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::VaultError;
 use crate::error::InviteError;
+use data_encoding::BASE32_NOPAD;
 
 const PREFIX: &str = "VIGIL1:";
-const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// An invitation names at most this many addresses.
 pub const MAX_ADDRESSES: usize = 8;
 
@@ -140,37 +140,21 @@ impl Invite {
     }
 }
 
+/// Appends `bytes` as unpadded RFC 4648 base32 (`A`-`Z`, `2`-`7`): what a person
+/// can read out and type on a phone's keyboard.
 pub(crate) fn base32_encode(bytes: &[u8], out: &mut String) {
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
+    BASE32_NOPAD.encode_append(bytes, out);
 }
 
+/// Reads [`base32_encode`]'s text into memory that is wiped when dropped (an
+/// invitation's secret, a recovery key); `None` unless it is canonical base32, its
+/// leftover bits zero.
 pub(crate) fn base32_decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 5 / 8));
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let value = ALPHABET.iter().position(|&a| a == c)? as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    // Leftover bits are padding and must be zero.
-    (buffer & ((1 << bits) - 1) == 0).then_some(out)
+    let len = BASE32_NOPAD.decode_len(text.len()).ok()?;
+    let mut out = Zeroizing::new(vec![0; len]);
+    let written = BASE32_NOPAD.decode_mut(text.as_bytes(), &mut out).ok()?;
+    out.truncate(written);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ impl DevicePublicKey {
         let bytes = self.to_bytes();
         bytes[..10]
             .chunks(2)
-            .map(|pair| format!("{:02x}{:02x}", pair[0], pair[1]))
+            .map(hex::encode)
             .collect::<Vec<_>>()
             .join("-")
     }

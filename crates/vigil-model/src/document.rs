@@ -574,7 +574,7 @@ pub const IMPORT_ACTOR_PREFIX: &[u8] = b"vigil-import:";
 
 /// Lower-case hex of some bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 // Histories are told field by field, as a user thinks of the incident; lists of
