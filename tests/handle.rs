@@ -47,6 +47,35 @@ impl Read for StallingFile {
     }
 }
 
+/// An import of `lines` on its own thread, stalled inside its transaction after the
+/// first `cut` bytes until the returned sender says go; returns once it stalled.
+fn stalled_import(
+    vault: &VaultHandle,
+    lines: &str,
+    cut: usize,
+) -> (
+    std::thread::JoinHandle<Result<vigil_core::ImportOutcome, VaultError>>,
+    mpsc::Sender<()>,
+) {
+    let (reached_tx, reached) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let file = StallingFile {
+        first: std::io::Cursor::new(lines.as_bytes()[..cut].to_vec()),
+        rest: std::io::Cursor::new(lines.as_bytes()[cut..].to_vec()),
+        reached: reached_tx,
+        release: release_rx,
+        stalled: false,
+    };
+    let importer = vault.clone();
+    let import = std::thread::spawn(move || {
+        importer
+            .lock_for(ChangeSource::File)?
+            .import(file, Format::Jsonl, ImportMode::AllOrNothing)
+    });
+    reached.recv_timeout(Duration::from_secs(60)).unwrap();
+    (import, release)
+}
+
 fn submitted() -> Incident {
     let mut incident = Incident::example();
     incident.id = IncidentId::random();
@@ -65,24 +94,7 @@ fn a_listing_answers_while_a_long_import_holds_the_writer() {
     let lines = scenario.to_jsonl();
     let half = lines.len() / 2;
     let cut = half + lines[half..].find('\n').unwrap() + 1;
-    let (reached_tx, reached) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel();
-    let file = StallingFile {
-        first: std::io::Cursor::new(lines.as_bytes()[..cut].to_vec()),
-        rest: std::io::Cursor::new(lines.as_bytes()[cut..].to_vec()),
-        reached: reached_tx,
-        release: release_rx,
-        stalled: false,
-    };
-    let importer = vault.clone();
-    let import = std::thread::spawn(move || {
-        importer.lock_for(ChangeSource::File).unwrap().import(
-            file,
-            Format::Jsonl,
-            ImportMode::AllOrNothing,
-        )
-    });
-    reached.recv_timeout(Duration::from_secs(60)).unwrap();
+    let (import, release) = stalled_import(&vault, &lines, cut);
 
     // The import holds the vault and its open transaction, halfway through the file.
     let listed = vault.list(&ListFilter::default()).unwrap();
@@ -180,24 +192,7 @@ fn a_wipe_while_a_long_import_holds_the_vault_does_not_wait_and_leaves_nothing()
 
     let lines = vigil_scenario::generate(5, 1).to_jsonl();
     let cut = lines.find('\n').unwrap() + 1;
-    let (reached_tx, reached) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel();
-    let file = StallingFile {
-        first: std::io::Cursor::new(lines.as_bytes()[..cut].to_vec()),
-        rest: std::io::Cursor::new(lines.as_bytes()[cut..].to_vec()),
-        reached: reached_tx,
-        release: release_rx,
-        stalled: false,
-    };
-    let importer = vault.clone();
-    let import = std::thread::spawn(move || {
-        importer
-            .lock_for(ChangeSource::File)
-            .unwrap()
-            .import(file, Format::Jsonl, ImportMode::AllOrNothing)
-            .map(|_| ())
-    });
-    reached.recv_timeout(Duration::from_secs(60)).unwrap();
+    let (import, release) = stalled_import(&vault, &lines, cut);
 
     vault.wipe().unwrap();
     assert!(vault.is_wiped());

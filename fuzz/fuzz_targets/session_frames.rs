@@ -73,8 +73,7 @@ fn world() -> &'static World {
                     )
                     .expect("an incident");
                     let signed = vigil_team::signing::sign(&device, &incident.id, change);
-                    w.insert_change(&signed)?;
-                    w.put_summary(&incident.summary())?;
+                    w.record([&signed], &incident.summary())?;
                 }
                 Ok::<_, vigil_store::StoreError>(())
             })

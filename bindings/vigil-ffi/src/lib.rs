@@ -5,6 +5,9 @@
 //! this crate only converts values and errors and runs long calls on the one tokio
 //! runtime it owns. Async calls (`suspend` in Kotlin, `async` in Swift and Python)
 //! spawn into that runtime, so the shell's own executor only waits.
+//!
+//! Must not: hold state beyond a `VaultHandle` and the runtime, decide a policy (a
+//! default, a wipe, what an error means), or use a crate below `vigil-core`.
 
 mod error;
 mod listener;

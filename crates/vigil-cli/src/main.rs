@@ -1,4 +1,7 @@
 //! `vigil`: the desktop and coordinator shell of Vigil.
+//!
+//! Parses, prompts and prints; everything it does is a call into `vigil-core`, the
+//! only Vigil crate it uses.
 
 mod args;
 mod interactive;

@@ -2,7 +2,13 @@
 //! bindings) uses. A [`Vault`] is a folder holding an encrypted database and the key
 //! file that unlocks it; through it a shell logs, edits, lists, imports, exports,
 //! merges and counts incidents; through a [`Node`] it syncs with the devices of its
-//! team over QUIC.
+//! team over QUIC. Shells hold it as a [`VaultHandle`].
+//!
+//! Owns: the vault's lifecycle (the handle's lock, read-only listing, change events,
+//! serving and wipe), the vault's operations, driving the protocol over QUIC streams
+//! and files, the one public error ([`VaultError`] and its [`ErrorKind`]), and the
+//! defaults every shell shares. Must not: define a frame or a team rule (those are
+//! `vigil-sync`'s and `vigil-team`'s), or leave a policy to the shells to decide.
 
 mod bundle;
 mod defaults;

@@ -2,8 +2,11 @@
 //!
 //! Only audited primitives: Argon2id (`argon2`) stretches the passphrase,
 //! XChaCha20-Poly1305 (`chacha20poly1305`) wraps the vault key, ed25519
-//! (`ed25519-dalek`) identifies devices, `crypto_box` seals files to devices. Secret material is zeroized on drop and never
-//! printed: its `Debug` says only what it is.
+//! (`ed25519-dalek`) identifies devices, `crypto_box` seals files to devices. Secret
+//! material is zeroized on drop and never printed: its `Debug` says only what it is.
+//!
+//! Must not: know what a vault, a team or an incident is, or write our own
+//! primitive.
 
 mod device;
 mod envelope;

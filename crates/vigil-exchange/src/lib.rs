@@ -5,6 +5,10 @@
 //! fields; every other key is a taxonomy field by its id, typed by the taxonomy, so a
 //! team that adds a field to its taxonomy can import and export it without a new
 //! release. Keys starting with `_` (such as `_event` in test exports) are ignored.
+//!
+//! Owns: the file codecs and the flat record's mapping to an incident. Must not:
+//! store anything, know of teams, or define a field's grammar (that is
+//! `vigil_model::forms`, which forms and files share).
 
 pub mod csv_format;
 pub mod jsonl;

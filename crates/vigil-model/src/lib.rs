@@ -2,7 +2,11 @@
 //! valid incident is, validation against it, name normalisation, and the mapping of an
 //! incident onto its Automerge document.
 //!
+//! Owns too: the form's field grammar ([`forms`]) and the signed log records every
+//! crate above passes around ([`log`]).
+//!
 //! Pure: no IO, no clock, no randomness except where a caller asks for a new id.
+//! Must not: depend on another Vigil crate.
 
 pub mod change_bounds;
 pub mod document;

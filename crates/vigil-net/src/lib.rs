@@ -11,6 +11,9 @@
 //!
 //! The [`discovery`] module finds other devices on the local network over mDNS without
 //! saying who they, or we, are.
+//!
+//! Must not: read a frame's bytes, know a frame limit of its own (the endpoint is
+//! given the protocol's at bind), or touch a vault.
 
 pub mod discovery;
 mod endpoint;

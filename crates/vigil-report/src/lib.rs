@@ -8,6 +8,8 @@
 //!
 //! Counting reads [`Summary`] values, whatever their source: the store's projections
 //! (the fast path) or summaries of fully loaded documents (the baseline).
+//!
+//! Must not: read the store itself, or print a name whose person did not consent.
 
 mod markdown;
 

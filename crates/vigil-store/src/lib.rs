@@ -10,7 +10,15 @@
 //!   tables stay in memory, never in plaintext temp files.
 //! - One writer: the [`Store`] owns a single connection in WAL mode, and every write
 //!   goes through [`Store::write`], one transaction each; `synchronous = FULL` so a
-//!   committed write survives power loss.
+//!   committed write survives power loss. A change enters the log with its
+//!   incident's projection ([`Writer::record`]), and the store counts what commits
+//!   ([`Written`]) for change events.
+//! - One [`Reader`] beside it: a read-only connection that lists and counts from the
+//!   last commit while a write runs. Every query is written once, in [`StoreRead`],
+//!   which `Store`, `Writer` and `Reader` share.
+//!
+//! Must not: judge what it stores (the team's rules and the inbox do), or log a
+//! value.
 
 mod migrations;
 mod projection;
