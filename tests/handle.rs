@@ -215,3 +215,73 @@ fn a_wipe_while_a_long_import_holds_the_vault_does_not_wait_and_leaves_nothing()
     let reopened = VaultHandle::open(&path, PASS).unwrap();
     assert!(reopened.list(&ListFilter::default()).unwrap().is_empty());
 }
+
+#[test]
+fn a_wipe_does_not_wait_for_a_start_of_serving_stuck_behind_an_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault");
+    let vault = VaultHandle::create(&path, PASS, Some(FAST)).unwrap();
+    vault.lock().unwrap().create_team("hq").unwrap();
+    let lines = vigil_scenario::generate(9, 1).to_jsonl();
+    let cut = lines.find('\n').unwrap() + 1;
+    let (import, release) = stalled_import(&vault, &lines, cut);
+
+    // Serving binds a node, which reads the vault: it waits behind the import.
+    let server = vault.clone();
+    let serving = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _inside = runtime.enter();
+        server.start_serving("127.0.0.1:0".parse().unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The panic button, pressed now, returns at once.
+    let wiper = vault.clone();
+    let (done_tx, done) = mpsc::channel();
+    std::thread::spawn(move || done_tx.send(wiper.wipe()).unwrap());
+    done.recv_timeout(Duration::from_secs(10))
+        .expect("the wipe waits for nobody")
+        .unwrap();
+    assert!(vault.is_wiped());
+
+    release.send(()).unwrap();
+    let _ = import.join().unwrap();
+    assert!(
+        serving.join().unwrap().is_err(),
+        "a vault wiped meanwhile does not start serving"
+    );
+    assert!(vault.serving_node().is_none());
+}
+
+/// The writer's connection closes last, which checkpoints the write-ahead log into
+/// the database and deletes it: a closed vault is its two files, however it was
+/// held (a read-only connection that closed last could do neither).
+#[test]
+fn a_closed_vault_is_two_files_however_it_was_held() {
+    fn files(path: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault");
+    let lines = vigil_scenario::generate(11, 1).to_jsonl();
+    {
+        let vault = VaultHandle::create(&path, PASS, Some(FAST)).unwrap();
+        vault
+            .lock_for(ChangeSource::File)
+            .unwrap()
+            .import(lines.as_bytes(), Format::Jsonl, ImportMode::AllOrNothing)
+            .unwrap();
+        assert!(!vault.list(&ListFilter::default()).unwrap().is_empty());
+    }
+    assert_eq!(files(&path), ["vault.db", "vault.key"]);
+    {
+        let mut vault = vigil_core::Vault::open(&path, PASS).unwrap();
+        vault.add(&submitted()).unwrap();
+    }
+    assert_eq!(files(&path), ["vault.db", "vault.key"]);
+}

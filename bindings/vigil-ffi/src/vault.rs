@@ -164,7 +164,7 @@ impl Vault {
     /// The taxonomy as forms, with labels in `language` (`en`, `ru`, ...; English where
     /// a label lacks it).
     pub fn taxonomy(&self, language: String) -> Result<TaxonomyForm, VigilError> {
-        Ok(TaxonomyForm::new(self.vault()?.taxonomy(), &language))
+        Ok(TaxonomyForm::new(&self.handle.taxonomy()?, &language))
     }
 
     /// Tells `listener` of every change stored from now on.

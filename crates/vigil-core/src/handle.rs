@@ -20,7 +20,9 @@ use crate::events::{ChangeSource, Subscriber, VaultEvent};
 use crate::team::TeamPolicy;
 use crate::{Node, Vault, VaultError};
 
-/// A vault shared between threads; clones are the same vault.
+/// A vault shared between threads; clones are the same vault. It closes when the
+/// last clone is dropped, and a node that serves holds one (see
+/// [`VaultHandle::start_serving`]).
 #[derive(Clone)]
 pub struct VaultHandle {
     shared: Arc<Shared>,
@@ -45,9 +47,11 @@ impl WeakVaultHandle {
 
 struct Shared {
     dir: PathBuf,
-    vault: Mutex<Slot>,
-    /// The read-only connection; `None` once wiped.
+    /// The read-only connection; `None` once wiped. Declared before the vault, so
+    /// dropped first: the writer's connection closes last, which checkpoints the
+    /// write-ahead log and deletes it (a read-only connection cannot).
     reader: Mutex<Option<Reader>>,
+    vault: Mutex<Slot>,
     /// Set first thing by [`VaultHandle::wipe`]: every call fails from then on, even
     /// while a long call still holds the vault.
     wiped: AtomicBool,
@@ -214,10 +218,17 @@ impl VaultHandle {
         query: impl FnOnce(&Reader) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         self.refuse_if_wiped()?;
-        match &*relock(&self.shared.reader) {
-            Some(reader) => query(reader),
+        let mut reader = relock(&self.shared.reader);
+        let answer = match &*reader {
+            Some(connection) => query(connection),
             None => Err(VaultError::Wiped),
+        };
+        // Wiped while this read ran: close the connection now.
+        if self.is_wiped() {
+            reader.take();
+            return Err(VaultError::Wiped);
         }
+        answer
     }
 
     /// Calls `subscriber` after every call that stored something, on the thread that
@@ -232,15 +243,29 @@ impl VaultHandle {
     }
 
     /// Starts serving on `addr` (port 0 picks one): a node that syncs with every team
-    /// device that connects until [`VaultHandle::stop_serving`]. Returns the address
-    /// it listens on. Must be called within a tokio runtime.
+    /// device that connects until [`VaultHandle::stop_serving`] or
+    /// [`VaultHandle::wipe`]. Returns the address it listens on. Must be called within
+    /// a tokio runtime.
+    ///
+    /// The serving node holds the vault: it stays open, and serves, until one of
+    /// those is called, even once the shell has dropped its own handles.
     pub fn start_serving(&self, addr: SocketAddr) -> Result<SocketAddr, VaultError> {
         self.refuse_if_wiped()?;
-        let mut serving = relock(&self.shared.serving);
-        if serving.is_some() {
+        if self.serving_node().is_some() {
             return Err(VaultError::AlreadyServing);
         }
+        // Bound before the serving slot is taken: binding reads the vault, which a
+        // long call may hold, and a wipe meanwhile must not wait for the slot.
         let node = Arc::new(Node::bind(self.clone(), addr)?);
+        let mut serving = relock(&self.shared.serving);
+        if serving.is_some() || self.is_wiped() {
+            node.close();
+            return Err(if self.is_wiped() {
+                VaultError::Wiped
+            } else {
+                VaultError::AlreadyServing
+            });
+        }
         let bound = node.local_addr()?;
         let serve = Arc::clone(&node);
         // Sessions tell subscribers what they stored as they store it.
@@ -266,7 +291,10 @@ impl VaultHandle {
 
     /// Stops serving; sessions under way end.
     pub fn stop_serving(&self) {
-        if let Some(node) = relock(&self.shared.serving).take() {
+        // Taken out first: closing (a LAN goodbye takes up to half a second) holds
+        // nobody else up.
+        let node = relock(&self.shared.serving).take();
+        if let Some(node) = node {
             node.close();
         }
     }
@@ -291,10 +319,24 @@ impl VaultHandle {
     /// with [`VaultError::Wiped`]; opening the folder again gives an empty vault.
     pub fn wipe(&self) -> Result<(), VaultError> {
         self.shared.wiped.store(true, Ordering::Release);
+        self.shared.policy.update(None);
+        let wiped = self.wipe_files();
+        // After the files, which matter most: the node's sessions fail from here on
+        // anyway, and its LAN goodbye takes up to half a second.
         self.stop_serving();
         self.unsubscribe_all();
-        self.shared.policy.update(None);
-        drop(relock(&self.shared.reader).take());
+        wiped
+    }
+
+    /// Closes the reader and the vault if they are free and wipes the folder, waiting
+    /// for nothing: a read or a call under way is left to finish on deleted files,
+    /// and closes its connection as it ends.
+    fn wipe_files(&self) -> Result<(), VaultError> {
+        match self.shared.reader.try_lock() {
+            Ok(mut reader) => drop(reader.take()),
+            Err(TryLockError::Poisoned(poisoned)) => drop(poisoned.into_inner().take()),
+            Err(TryLockError::WouldBlock) => {}
+        }
         let slot = match self.shared.vault.try_lock() {
             Ok(mut guard) => std::mem::replace(&mut *guard, Slot::Wiped),
             Err(TryLockError::Poisoned(poisoned)) => {
@@ -360,9 +402,11 @@ impl Drop for VaultGuard<'_> {
             Slot::Open(vault) => VaultEvent::of(self.source, vault.store.take_written()),
             Slot::Wiped => None,
         };
-        // Wiped while this call held the vault: close it now.
+        // Wiped while this call held the vault: close it now, and undo whatever the
+        // call put back into the admission policy since.
         if self.shared.wiped.load(Ordering::Acquire) {
             *guard = Slot::Wiped;
+            self.shared.policy.update(None);
             return;
         }
         drop(guard);

@@ -231,7 +231,7 @@ impl Node {
             connection.close("done");
             // What this device submitted before it had a team was sealed to itself:
             // seal it to the team's coordinators, for the next sync to carry.
-            lock(&self.vault)?.reshare()?;
+            self.vault.lock()?.reshare()?;
             report.peer = connection.peer().fingerprint();
             report.connect_time = connect_time;
             return Ok(report);

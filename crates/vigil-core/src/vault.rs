@@ -129,6 +129,11 @@ pub struct VaultInfo {
 /// An open, unlocked vault.
 pub struct Vault {
     dir: PathBuf,
+    /// A read-only connection, opened with the store while the key is at hand, for
+    /// the [`crate::VaultHandle`] that will share this vault to take. Declared before
+    /// the store, so dropped first: the writer's connection must close last, which
+    /// checkpoints the write-ahead log into the database and deletes it.
+    pub(crate) reader: Option<Reader>,
     pub(crate) store: Store,
     pub(crate) device: DeviceKey,
     actor: Vec<u8>,
@@ -136,9 +141,6 @@ pub struct Vault {
     /// The team, once the vault founded or joined one.
     pub(crate) roster: Option<Roster>,
     pub(crate) policy: Arc<TeamPolicy>,
-    /// A read-only connection, opened with the store while the key is at hand, for
-    /// the [`crate::VaultHandle`] that will share this vault to take.
-    pub(crate) reader: Option<Reader>,
 }
 
 impl std::fmt::Debug for Vault {

@@ -27,7 +27,9 @@ pub enum NetError {
     Connect(String),
     /// The peer is at its limit of connections or handshakes and refused this one
     /// at once (QUIC `CONNECTION_REFUSED`); trying again in a moment may work.
-    #[error("the peer is busy (at its limit of connections); try again in a moment")]
+    #[error(
+        "the peer refused the connection at once: it is busy (at its limit of connections) or no longer serving; try again in a moment"
+    )]
     Busy,
     /// An established connection went away (closed by either side, timed out, reset).
     #[error("connection lost: {0}")]

@@ -16,7 +16,6 @@ use crate::{Frame, SyncError};
 pub const NEWCOMER_FRAME: usize = 512 * 1024;
 
 /// What a device the responder does not know sent first.
-#[derive(Debug)]
 pub enum Opening {
     /// An invitation's secret and the label the newcomer asks to be listed by.
     Join {
@@ -28,6 +27,16 @@ pub enum Opening {
     /// Anything else: the first frame of a session, from a device that must prove
     /// its membership first (see [`prove`]); handled once it has.
     Session(Vec<u8>),
+}
+
+impl std::fmt::Debug for Opening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the invitation's secret nor the label is printed.
+        match self {
+            Opening::Join { .. } => f.write_str("Opening::Join"),
+            Opening::Session(bytes) => write!(f, "Opening::Session({} bytes)", bytes.len()),
+        }
+    }
 }
 
 /// Reads the first frame of a device the responder does not know.

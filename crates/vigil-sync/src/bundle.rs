@@ -64,9 +64,10 @@ struct Content {
     changes: Vec<WireChange>,
 }
 
-/// Why a bundle was refused: nothing of it was stored, unless the store failed
+/// Why a bundle was refused. Nothing of it was stored, but where the store failed
 /// ([`BundleError::Storage`]: the batches before the failure stay, as in a live
-/// sync).
+/// sync) and where the bundle's membership entries, stored first, still do not make
+/// its exporter a member ([`BundleError::NotAMember`] after them).
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     /// Over [`MAX_BUNDLE`].
@@ -96,6 +97,9 @@ pub enum BundleError {
     /// The exporter is not an active member, even by the bundle's own membership log.
     #[error("its exporting device is not an active member of the team")]
     NotAMember,
+    /// Encoding a bundle failed.
+    #[error("it could not be encoded")]
+    Encode,
     /// Sealing a bundle failed (no active member to seal it to, too many).
     #[error("it cannot be sealed: {0}")]
     Seal(CryptoError),
@@ -143,14 +147,14 @@ pub fn export(
         members,
         changes,
     })
-    .map_err(|_| BundleError::Malformed)?;
+    .map_err(|_| BundleError::Encode)?;
     let signature = device.sign(&[CONTEXT, &content].concat());
     let body = postcard::to_stdvec(&Sealed {
         exporter: device.public().to_bytes(),
         signature: &signature,
         content: &content,
     })
-    .map_err(|_| BundleError::Malformed)?;
+    .map_err(|_| BundleError::Encode)?;
     let recipients: Vec<DevicePublicKey> = team
         .members()
         .filter(|m| !m.revoked)
