@@ -9,8 +9,8 @@ use vigil_store::StoreRead;
 use vigil_sync::SyncStats;
 use vigil_sync::bundle::{self, BundleError, MAX_BUNDLE};
 
+use crate::clock::now;
 use crate::error::TeamError;
-use crate::vault::now;
 use crate::{Vault, VaultError};
 
 /// What a bundle export wrote.

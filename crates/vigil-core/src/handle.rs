@@ -17,7 +17,7 @@ use vigil_report::Report;
 use vigil_store::{ListFilter, Reader, StoreRead};
 
 use crate::events::{ChangeSource, Subscriber, VaultEvent};
-use crate::team::TeamPolicy;
+use crate::policy::TeamPolicy;
 use crate::{Node, Vault, VaultError};
 
 /// A vault shared between threads; clones are the same vault. It closes when the

@@ -11,6 +11,7 @@
 //! `vigil-sync`'s and `vigil-team`'s), or leave a policy to the shells to decide.
 
 mod bundle;
+mod clock;
 mod defaults;
 mod error;
 mod events;
@@ -18,6 +19,7 @@ mod handle;
 mod invite;
 mod peer;
 mod personal;
+mod policy;
 mod recovery;
 mod team;
 mod vault;

@@ -15,12 +15,12 @@ use vigil_net::{Admission, Connection, Endpoint, FrameReceiver, FrameStream, Pee
 use vigil_sync::admission::{self, NEWCOMER_FRAME, Opening};
 use vigil_sync::{Session, SyncStats};
 
+use crate::clock::now;
 use crate::error::{Direction, InviteError, TeamError};
 use crate::events::ChangeSource;
 use crate::handle::{VaultGuard, WeakVaultHandle};
 use crate::invite::Invite;
-use crate::team::TeamPolicy;
-use crate::vault::now;
+use crate::policy::TeamPolicy;
 use crate::{VaultError, VaultHandle};
 
 /// A session's outcome, for the user and for benchmarks.

@@ -1,24 +1,30 @@
-//! The vault's team: founding it, inviting, admitting and revoking devices, and the
-//! live admission policy the transport consults at every handshake.
+//! The vault's team: founding it, inviting, admitting and revoking devices,
+//! recovering it, and sealing personal data again for its coordinators of now. The
+//! admission policy drawn from it is `policy`'s.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
-use vigil_store::StoreRead;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 use vigil_crypto::{DeviceKey, DevicePublicKey};
-use vigil_net::{Admission, PeerPolicy};
+use vigil_model::Status;
+use vigil_store::{ListFilter, StoreRead};
 use vigil_team::membership::{Action, SignedEntry};
+use vigil_team::sealing::Readable;
 use vigil_team::{Member, Role, Roster};
 use zeroize::Zeroizing;
 
+use crate::clock::now;
 use crate::error::{InviteError, NotAVault, TeamError};
 use crate::invite::Invite;
+use crate::personal;
+use crate::policy::{NEVER_READ, TeamPolicy};
 use crate::recovery::RecoveryCode;
-use crate::vault::{META_TEAM, now};
 use crate::{Vault, VaultError};
+
+/// The meta key of the team's id, once the vault founded or joined one.
+const META_TEAM: &str = "team";
 
 /// A device caught signing two different changes under one sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,73 +37,6 @@ pub struct Equivocation {
     pub incident: vigil_model::IncidentId,
     /// When this device noticed, Unix seconds.
     pub seen_at: i64,
-}
-
-/// Who may connect, as the vault's roster says; shared with the transport and updated
-/// whenever the roster changes, so a revocation refuses the very next handshake.
-#[derive(Debug)]
-pub struct TeamPolicy {
-    state: RwLock<PolicyState>,
-    /// The store's `data_version` when the team was last read from it
-    /// ([`NEVER_READ`] before that): another process's commit moves it.
-    read_at: AtomicI64,
-}
-
-const NEVER_READ: i64 = i64::MIN;
-
-impl Default for TeamPolicy {
-    fn default() -> Self {
-        Self {
-            state: RwLock::default(),
-            read_at: AtomicI64::new(NEVER_READ),
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct PolicyState {
-    members: HashMap<[u8; 32], Role>,
-    revoked: Vec<[u8; 32]>,
-    in_team: bool,
-}
-
-impl PeerPolicy for TeamPolicy {
-    fn admit(&self, peer: &DevicePublicKey) -> Admission {
-        let Ok(state) = self.state.read() else {
-            return Admission::Refused;
-        };
-        let key = peer.to_bytes();
-        if state.members.contains_key(&key) {
-            Admission::Member
-        } else if state.in_team && !state.revoked.contains(&key) {
-            // A newcomer with an invitation, or a member added after this device last
-            // synced: it must prove one or the other on its first stream.
-            Admission::Newcomer
-        } else {
-            Admission::Refused
-        }
-    }
-}
-
-impl TeamPolicy {
-    pub(crate) fn update(&self, roster: Option<&Roster>) {
-        let mut members = HashMap::new();
-        let mut revoked = Vec::new();
-        for m in roster.into_iter().flat_map(Roster::members) {
-            if m.revoked {
-                revoked.push(m.device);
-            } else {
-                members.insert(m.device, m.role);
-            }
-        }
-        if let Ok(mut state) = self.state.write() {
-            *state = PolicyState {
-                members,
-                revoked,
-                in_team: roster.is_some(),
-            };
-        }
-    }
 }
 
 pub(crate) fn secret_hash(secret: &[u8; 32]) -> [u8; 32] {
@@ -488,4 +427,60 @@ fn checked_label(label: &str) -> Result<String, VaultError> {
         .into());
     }
     Ok(label.to_owned())
+}
+
+impl Vault {
+    /// Whom a personal part sealed now is for: the team's active coordinators, or
+    /// this device in a vault without a team (its owner is its own coordinator).
+    pub fn sealing_recipients(&self) -> Vec<DevicePublicKey> {
+        let Some(roster) = &self.roster else {
+            return vec![self.device.public()];
+        };
+        roster
+            .members()
+            .filter(|m| !m.revoked && m.role == Role::Coordinator)
+            .filter_map(|m| DevicePublicKey::from_bytes(&m.device).ok())
+            .collect()
+    }
+
+    /// Seals again, for the coordinators of now, every personal part this device
+    /// opens whose recipients differ: a coordinator who joined later can then read
+    /// older incidents, and one who left is not among the new seal's recipients.
+    /// (What a device once could open, it keeps: old seals stay in the history.)
+    /// Returns how many incidents were sealed again.
+    pub fn reshare(&mut self) -> Result<u64, VaultError> {
+        let recipients = self.sealing_recipients();
+        let mut resealed = Vec::new();
+        for summary in self.store.list(&ListFilter::default())? {
+            // What the projection marks sealed, this device cannot open, so cannot
+            // seal again: joining a team with many incidents loads none of them.
+            let id = summary.id;
+            // A draft (the only incidents with that status) is not in the history.
+            if summary.sealed || summary.status == Status::Draft {
+                continue;
+            }
+            let doc = self.document(&id)?;
+            let readable = Readable::read(&doc, &self.device)?;
+            if readable.needs_reshare(&recipients) {
+                resealed.push((id, doc, readable.incident));
+            }
+        }
+        let actor = self.device.public().to_bytes();
+        let device = &self.device;
+        let count = resealed.len() as u64;
+        self.store.write(|w| {
+            for (id, mut doc, incident) in resealed {
+                let part = personal::seal(&recipients, &incident)?;
+                if let Some(change) = doc.update(&actor, &incident, Some(&part), now())? {
+                    w.record(
+                        &[vigil_team::signing::sign(device, &id, change)],
+                        &personal::seen_summary(&incident, &recipients, device.public()),
+                    )?;
+                }
+            }
+            Ok::<_, VaultError>(())
+        })?;
+        tracing::info!(count, "personal data sealed again for the coordinators");
+        Ok(count)
+    }
 }

@@ -18,8 +18,9 @@ use vigil_team::sealing::Readable;
 use vigil_team::{Roster, signing};
 
 use crate::PersonalAccess;
+use crate::clock::{now, now_rfc3339};
 use crate::personal::{self, seen_summary};
-use crate::team::TeamPolicy;
+use crate::policy::TeamPolicy;
 
 use crate::VaultError;
 use crate::error::NotAVault;
@@ -29,7 +30,6 @@ const KEY_FILE: &str = "vault.key";
 const META_DEVICE: &str = "device_secret";
 const META_TAXONOMY: &str = "taxonomy";
 const META_CREATED: &str = "created_at";
-pub(crate) const META_TEAM: &str = "team";
 
 /// How an import treats lines that cannot be imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,16 +149,6 @@ impl std::fmt::Debug for Vault {
             .field("device", &self.device.public())
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Writes a file only its owner can read (key files and bundles hold secrets or
@@ -564,6 +554,16 @@ impl Vault {
             }
         })?;
         Ok(incident.id.clone())
+    }
+
+    /// One incident as this device reads it, and how much of its personal part.
+    /// Where the personal part is sealed to others, the incident's is empty.
+    pub fn read(&self, id: &IncidentId) -> Result<(Incident, PersonalAccess), VaultError> {
+        if let Some(body) = self.store.draft(id)? {
+            return Ok((personal::decode_draft(&body)?, PersonalAccess::Draft));
+        }
+        let readable = Readable::read(&self.document(id)?, &self.device)?;
+        Ok((readable.incident, readable.access))
     }
 
     /// One incident as this device reads it: where its personal part is sealed to
