@@ -160,16 +160,7 @@ impl Node {
     /// One sync session with the device at `addr`, which must be a team member.
     pub async fn sync(&self, addr: SocketAddr) -> Result<SyncReport, VaultError> {
         let started = Instant::now();
-        let mut connected = dial(self.endpoint.connect(addr, None), addr).await?;
-        // A peer flooded by strangers refuses at once while its handshakes are full:
-        // a member tries again a few times, as a person would.
-        for wait in BUSY_RETRIES {
-            if !matches!(connected, Err(vigil_net::NetError::Busy)) {
-                break;
-            }
-            tokio::time::sleep(wait).await;
-            connected = dial(self.endpoint.connect(addr, None), addr).await?;
-        }
+        let connected = dial(|| self.endpoint.connect(addr, None), addr).await?;
         let connection = connected.map_err(|e| match e {
             vigil_net::NetError::Refused { fingerprint } => {
                 VaultError::Team(TeamError::PeerUnknownHere { fingerprint })
@@ -208,18 +199,18 @@ impl Node {
         let mut last_error = VaultError::BadInvite(InviteError::NoAddress);
         for &addr in &invite.addresses {
             let started = Instant::now();
-            let connection = match dial(self.endpoint.connect(addr, Some(coordinator)), addr).await
-            {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    last_error = e.into();
-                    continue;
-                }
-                Err(e) => {
-                    last_error = e;
-                    continue;
-                }
-            };
+            let connection =
+                match dial(|| self.endpoint.connect(addr, Some(coordinator)), addr).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => {
+                        last_error = e.into();
+                        continue;
+                    }
+                    Err(e) => {
+                        last_error = e;
+                        continue;
+                    }
+                };
             let connect_time = started.elapsed();
             let mut stream = connection.open_stream().await?;
             stream.send(&admission::join(*invite.secret, label)).await?;
@@ -271,17 +262,30 @@ const BUSY_RETRIES: [Duration; 3] = [
 /// timeout (30 s); a user at a polling station should hear sooner that nobody is there.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// Dials with [`DIAL_TIMEOUT`].
-async fn dial<T>(
-    connecting: impl Future<Output = Result<T, vigil_net::NetError>>,
+/// Dials with [`DIAL_TIMEOUT`] a try. A peer flooded by strangers refuses at once
+/// while its handshakes are full: a member (syncing or joining) tries again after
+/// each of [`BUSY_RETRIES`], as a person would.
+async fn dial<T, F: Future<Output = Result<T, vigil_net::NetError>>>(
+    connect: impl Fn() -> F,
     addr: SocketAddr,
 ) -> Result<Result<T, vigil_net::NetError>, VaultError> {
-    tokio::time::timeout(DIAL_TIMEOUT, connecting)
+    let unreachable = |_| VaultError::Unreachable {
+        addr,
+        seconds: DIAL_TIMEOUT.as_secs(),
+    };
+    let mut connected = tokio::time::timeout(DIAL_TIMEOUT, connect())
         .await
-        .map_err(|_| VaultError::Unreachable {
-            addr,
-            seconds: DIAL_TIMEOUT.as_secs(),
-        })
+        .map_err(unreachable)?;
+    for wait in BUSY_RETRIES {
+        if !matches!(connected, Err(vigil_net::NetError::Busy)) {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        connected = tokio::time::timeout(DIAL_TIMEOUT, connect())
+            .await
+            .map_err(unreachable)?;
+    }
+    Ok(connected)
 }
 
 /// Frames waiting to be sent, at most: about 16 MiB of change batches. The session

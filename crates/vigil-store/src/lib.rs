@@ -712,17 +712,15 @@ impl StoreRead for Writer<'_> {}
 
 /// Hands SQLCipher the raw key and checks that it decrypts the file.
 fn decrypt(conn: &Connection, key: &[u8; 32]) -> Result<()> {
-    let mut hex = Zeroizing::new([0u8; 64]);
-    // 32 bytes always fit 64 hex digits.
-    hex::encode_to_slice(key, hex.as_mut_slice()).map_err(|_| StoreError::NotDecryptable)?;
-    let hex = std::str::from_utf8(hex.as_slice()).map_err(|_| StoreError::NotDecryptable)?;
+    // Allocated once at its size, so wiping it on drop leaves no copy behind.
+    let hex = Zeroizing::new(hex::encode(key));
     // Page size and MAC are not in any plaintext header, so they are set on every
     // open. HMAC-SHA256 rather than SQLCipher's default SHA-512: SHA-256 has
     // hardware support on x86 (SHA-NI) and on phones (ARMv8 crypto extensions),
     // which halves the cost of reading a page.
     let pragma = Zeroizing::new(format!(
         "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; PRAGMA cipher_page_size = {PAGE_SIZE}; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
-        hex
+        hex.as_str()
     ));
     conn.execute_batch(&pragma)?;
     // The first read decrypts page 1: a wrong key, or a file that is not an
