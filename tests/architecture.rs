@@ -21,7 +21,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("crates/vigil-net", &["vigil-crypto"]),
     ("crates/vigil-exchange", &["vigil-model"]),
-    ("crates/vigil-report", &["vigil-model"]),
+    ("crates/vigil-events", &["vigil-model"]),
+    ("crates/vigil-report", &["vigil-model", "vigil-events"]),
     (
         "crates/vigil-core",
         &[
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-net",
             "vigil-exchange",
             "vigil-report",
+            "vigil-events",
         ],
     ),
     ("crates/vigil-cli", &["vigil-core"]),

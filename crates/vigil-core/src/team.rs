@@ -474,7 +474,10 @@ impl Vault {
                 if let Some(change) = doc.update(&actor, &incident, Some(&part), now())? {
                     w.record(
                         &[vigil_team::signing::sign(device, &id, change)],
-                        &personal::seen_summary(&incident, &recipients, device.public()),
+                        &vigil_model::Summary {
+                            links: doc.links()?,
+                            ..personal::seen_summary(&incident, &recipients, device.public())
+                        },
                     )?;
                 }
             }

@@ -643,15 +643,19 @@ impl Vault {
             let Some(change) = doc.update(actor, &incident, part.as_ref(), now())? else {
                 return Ok((false, false));
             };
+            let summary = if part.is_some() {
+                seen_summary(&incident, &recipients, device.public())
+            } else {
+                Summary {
+                    sealed: !readable.can_read(),
+                    ..incident.summary()
+                }
+            };
             w.record(
                 &[signing::sign(device, id, change)],
-                &if part.is_some() {
-                    seen_summary(&incident, &recipients, device.public())
-                } else {
-                    Summary {
-                        sealed: !readable.can_read(),
-                        ..incident.summary()
-                    }
+                &Summary {
+                    links: readable.links.clone(),
+                    ..summary
                 },
             )?;
             Ok((true, false))

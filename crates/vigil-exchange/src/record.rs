@@ -154,6 +154,7 @@ pub fn to_incident(
             persons,
             description: r.string("description", false).unwrap_or_default(),
             reported_by: r.string("reported_by", false),
+            source: None,
             details: Default::default(),
         },
     };

@@ -16,6 +16,7 @@ use autosurgeon::{Hydrate, MaybeMissing, Reconcile};
 use serde_json::Value;
 
 use crate::incident::{Affected, FieldValue, Incident, IncidentId, Personal, Place, Status};
+use crate::links::{LINK_PREFIX, Link, LinkDecision, link_key};
 
 /// The personal part of an incident as its document holds it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -197,6 +198,8 @@ pub struct ChangeShape {
     pub writes_sealed: bool,
     /// Whether it writes a personal part in the open (the layout before sealing).
     pub writes_open_personal: bool,
+    /// Whether it writes a link decision (`crate::links`): a coordinator's act.
+    pub writes_links: bool,
 }
 
 /// One entry of an incident's history.
@@ -328,6 +331,7 @@ impl IncidentDocument {
             statuses: Vec::new(),
             writes_sealed: false,
             writes_open_personal: false,
+            writes_links: false,
         };
         for op in &expanded.operations {
             let automerge::legacy::Key::Map(key) = &op.key else {
@@ -348,6 +352,7 @@ impl IncidentDocument {
                 }),
                 "sealed" => shape.writes_sealed = true,
                 "personal" => shape.writes_open_personal = true,
+                key if key.starts_with(LINK_PREFIX) => shape.writes_links = true,
                 _ => {}
             }
         }
@@ -402,6 +407,70 @@ impl IncidentDocument {
             autosurgeon::reconcile(doc, stored).map_err(|e| DocumentError::Shape(e.to_string()))
         })?;
         self.commit("edited", time)
+    }
+
+    /// The link decisions this document holds: about the pairs of this incident with
+    /// incidents of larger id. A value that does not read as a decision (another
+    /// device's bytes) is left out, as if never written.
+    pub fn links(&self) -> Result<Vec<Link>, DocumentError> {
+        let id = self.stored()?.id;
+        contain_panics(|| {
+            let mut links = Vec::new();
+            let end = format!("{}~", LINK_PREFIX);
+            for item in self
+                .doc
+                .map_range(automerge::ROOT, LINK_PREFIX.to_owned()..end)
+            {
+                let Some(other) = item
+                    .key
+                    .strip_prefix(LINK_PREFIX)
+                    .and_then(IncidentId::parse)
+                else {
+                    continue;
+                };
+                let automerge::ObjId::Id(_, actor, _) = item.id() else {
+                    continue;
+                };
+                let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(text)) = item.value
+                else {
+                    continue;
+                };
+                let Ok(decision) = serde_json::from_str::<LinkDecision>(&text) else {
+                    continue;
+                };
+                if other <= id {
+                    continue;
+                }
+                links.push(Link {
+                    a: id.clone(),
+                    b: other,
+                    decision,
+                    by: actor.to_bytes().to_vec(),
+                });
+            }
+            Ok(links)
+        })
+    }
+
+    /// Writes a decision about this incident and `other` (whose id must be larger:
+    /// see `crate::links::ordered`) as `actor`; returns the change.
+    pub fn set_link(
+        &mut self,
+        actor: &[u8],
+        other: &IncidentId,
+        decision: &LinkDecision,
+        time: i64,
+    ) -> Result<Option<EncodedChange>, DocumentError> {
+        let value =
+            serde_json::to_string(decision).map_err(|e| DocumentError::Shape(e.to_string()))?;
+        self.doc.set_actor(ActorId::from(actor));
+        let doc = &mut self.doc;
+        let key = link_key(other);
+        contain_panics(move || {
+            automerge::transaction::Transactable::put(doc, automerge::ROOT, key, value)?;
+            Ok(())
+        })?;
+        self.commit(decision.state.as_str(), time)
     }
 
     /// Applies changes made elsewhere; returns how many were new here. Every change
@@ -513,6 +582,12 @@ impl IncidentDocument {
             serde_json::to_value(&incident).map_err(|e| DocumentError::Shape(e.to_string()))?;
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat);
+        for link in past.links()? {
+            flat.insert(
+                format!("links.{}", link.b),
+                Value::from(link.decision.state.as_str()),
+            );
+        }
         if let PersonalPart::Sealed(bytes) = personal {
             // Compared to tell that the sealed part changed; a history never shows
             // personal values.

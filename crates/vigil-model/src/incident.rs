@@ -313,6 +313,11 @@ pub struct Personal {
     /// The observer who reported it (a pseudonym in a partner's system).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_by: Option<String>,
+    /// Where the report came from: the label its import was given (a partner's
+    /// name). Two reports from one source and one observer do not corroborate each
+    /// other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Taxonomy fields marked personal.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, FieldValue>,

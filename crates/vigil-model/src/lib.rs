@@ -12,8 +12,10 @@ pub mod change_bounds;
 pub mod document;
 pub mod forms;
 pub mod incident;
+pub mod links;
 pub mod log;
 pub mod names;
+pub mod places;
 pub mod summary;
 pub mod taxonomy;
 pub mod validate;
@@ -22,8 +24,10 @@ pub use document::{DocumentError, IncidentDocument, PersonalPart};
 pub use incident::{
     Affected, Coordinates, FieldValue, Incident, IncidentId, Legal, Person, Personal, Place, Status,
 };
+pub use links::{Link, LinkDecision, LinkState};
 pub use log::{MemberEntryRow, SignedChange};
 pub use names::name_key;
+pub use places::Gazetteer;
 pub use summary::Summary;
 pub use taxonomy::{Taxonomy, TaxonomyError};
 pub use validate::{FieldError, ValidationErrors};

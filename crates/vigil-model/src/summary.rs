@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::incident::{FieldValue, Incident, IncidentId, Status};
+use crate::links::Link;
 use crate::names::name_key;
 
 /// What lists and reports need to know of an incident, without its documents.
@@ -57,6 +58,20 @@ pub struct Summary {
     /// `named` and `published` are unknown here, not empty.
     #[serde(default)]
     pub sealed: bool,
+    /// The observer who reported it, as the partner named them; personal, and
+    /// `None` where sealed. The matcher reads it: two reports by one observer are
+    /// not independent sources.
+    #[serde(default, skip)]
+    pub observer: Option<String>,
+    /// Where it came from: the label an import was given (`vigil import --source`).
+    #[serde(default, skip)]
+    pub source: Option<String>,
+    /// The description; personal, and empty where sealed. Only the matcher reads it.
+    #[serde(default, skip)]
+    pub description: String,
+    /// The link decisions the incident's document holds (`crate::links`).
+    #[serde(default, skip)]
+    pub links: Vec<Link>,
 }
 
 impl Incident {
@@ -110,6 +125,10 @@ impl Incident {
             named,
             published,
             sealed: false,
+            observer: self.personal.reported_by.clone(),
+            source: self.personal.source.clone(),
+            description: self.personal.description.clone(),
+            links: Vec::new(),
         }
     }
 }

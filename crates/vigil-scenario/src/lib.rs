@@ -6,12 +6,16 @@
 //! Vigil's counting, so that tests can check Vigil against them. Only `rand` and
 //! `serde_json`; the same seed gives the same dataset.
 
+mod reporting;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
+
+pub use reporting::Reporting;
 
 const CITIES: &[(&str, &str)] = &[
     ("Almaty", "Almaty"),
@@ -134,6 +138,29 @@ impl Scenario {
         Value::Object(self.expected.clone().into_iter().collect())
     }
 
+    /// The ground truth of a duplicated scenario: each report's id and the index of
+    /// the event it describes (its `_event`), for scoring only.
+    pub fn truth(&self) -> Vec<(String, u64)> {
+        self.reports
+            .iter()
+            .filter_map(|r| Some((r["report_id"].as_str()?.to_owned(), r["_event"].as_u64()?)))
+            .collect()
+    }
+
+    /// The reports as JSON lines without `_event`, as a real export comes.
+    pub fn to_jsonl_without_truth(&self) -> String {
+        let mut out = String::new();
+        for r in &self.reports {
+            let mut r = r.clone();
+            if let Value::Object(map) = &mut r {
+                map.remove("_event");
+            }
+            out.push_str(&r.to_string());
+            out.push('\n');
+        }
+        out
+    }
+
     /// Every name written in the reports, for tests that look for them.
     pub fn names(&self) -> Vec<String> {
         self.reports
@@ -252,6 +279,24 @@ pub fn generate(seed: u64, scale: usize) -> Scenario {
         let names: Vec<String> = ev.persons.iter().map(|&p| name(p, i)).collect();
         reports.push(report(&mut b.rng, &names, ev, i));
     }
+    reports.shuffle(&mut b.rng);
+    Scenario { reports, expected }
+}
+
+/// Generates `scale` campaigns with `seed`, reported as `reporting` says: with
+/// duplicates, each event one to three times; with drift, as messily as real
+/// partner exports. The figures are those of the events, whatever the reports.
+pub fn generate_reported(seed: u64, scale: usize, reporting: Reporting) -> Scenario {
+    let mut b = Builder {
+        rng: StdRng::seed_from_u64(seed),
+        events: Vec::new(),
+        next_person: 0,
+    };
+    for _ in 0..scale {
+        campaign(&mut b);
+    }
+    let expected = figures(&b.events);
+    let mut reports = reporting::reports(&mut b.rng, &b.events, reporting);
     reports.shuffle(&mut b.rng);
     Scenario { reports, expected }
 }

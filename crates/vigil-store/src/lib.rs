@@ -664,6 +664,19 @@ pub trait StoreRead: sealed::Connected {
     fn summaries_with_names(&self, statuses: &[Status]) -> Result<Vec<Summary>> {
         projection::summaries_with_names(self.connection(), statuses)
     }
+
+    /// Summaries of every incident with one of `statuses`, with their name keys and
+    /// what the matcher compares (observer, source, description), for matching.
+    fn summaries_for_matching(&self, statuses: &[Status]) -> Result<Vec<Summary>> {
+        let mut summaries = projection::summaries_with_names(self.connection(), statuses)?;
+        projection::add_texts(self.connection(), &mut summaries)?;
+        Ok(summaries)
+    }
+
+    /// Every link decision between reports, ordered by pair.
+    fn links(&self) -> Result<Vec<vigil_model::Link>> {
+        projection::links(self.connection())
+    }
     /// The device that signed an incident's first stored change, its creation (a
     /// change is stored only after those it depends on), as this transaction sees
     /// it; `None` for an incident with no change.

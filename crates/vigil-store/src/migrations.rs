@@ -117,6 +117,30 @@ const STEPS: &[&str] = &[
          seq      INTEGER NOT NULL,
          seen_at  INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 6: events (links between reports) and what the matcher reads.
+    "-- Link decisions between reports (vigil_model::links), as the document of the
+     -- pair's smaller id holds them: one row per pair.
+     CREATE TABLE incident_links (
+         incident  BLOB NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+         other     BLOB NOT NULL,
+         state     TEXT NOT NULL,
+         automatic INTEGER NOT NULL,
+         score     INTEGER,
+         reasons   TEXT NOT NULL,
+         decided_by BLOB NOT NULL,
+         at        INTEGER NOT NULL,
+         PRIMARY KEY (incident, other)
+     ) WITHOUT ROWID;
+     CREATE INDEX incident_links_by_other ON incident_links (other);
+
+     -- What the matcher compares besides the summary: personal, so kept only where
+     -- this device reads the incident's personal part.
+     CREATE TABLE incident_texts (
+         incident    BLOB PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+         observer    TEXT,
+         source      TEXT,
+         description TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// Upgrades the schema from `version` to [`SCHEMA_VERSION`].

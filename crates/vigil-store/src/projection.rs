@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, Row, ToSql, params};
+use vigil_model::links::{Link, LinkDecision, LinkState};
 use vigil_model::name_key;
 use vigil_model::validate::parse_time;
 use vigil_model::{IncidentId, Status, Summary};
@@ -69,6 +70,82 @@ pub(crate) fn put(conn: &Connection, s: &Summary) -> Result<()> {
         let published = s.published.iter().find(|name| name_key(name) == *key);
         names.execute(params![id, key, published])?;
     }
+    let mut links = conn.prepare_cached(
+        "INSERT OR REPLACE INTO incident_links
+         (incident, other, state, automatic, score, reasons, decided_by, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for link in s.links.iter().filter(|link| link.a == s.id) {
+        let d = &link.decision;
+        links.execute(params![
+            id,
+            link.b.to_bytes(),
+            d.state.as_str(),
+            d.automatic,
+            d.score,
+            d.reasons.join("\u{1f}"),
+            link.by,
+            d.at,
+        ])?;
+    }
+    if !s.sealed && (s.observer.is_some() || s.source.is_some() || !s.description.is_empty()) {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO incident_texts (incident, observer, source, description)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, s.observer, s.source, s.description])?;
+    }
+    Ok(())
+}
+
+/// Every link decision stored, in the order of the pairs.
+pub(crate) fn links(conn: &Connection) -> Result<Vec<Link>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT incident, other, state, automatic, score, reasons, decided_by, at
+         FROM incident_links ORDER BY incident, other",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        let state: String = row.get(2)?;
+        let reasons: String = row.get(5)?;
+        Ok(Link {
+            a: IncidentId::from_bytes(row.get(0)?),
+            b: IncidentId::from_bytes(row.get(1)?),
+            decision: LinkDecision {
+                state: LinkState::parse(&state).unwrap_or(LinkState::Unlinked),
+                automatic: row.get(3)?,
+                score: row.get(4)?,
+                reasons: reasons
+                    .split('\u{1f}')
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                at: row.get(7)?,
+            },
+            by: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Fills in the observer, source and description of `summaries`, where stored.
+pub(crate) fn add_texts(conn: &Connection, summaries: &mut [Summary]) -> Result<()> {
+    let index: HashMap<[u8; 16], usize> = summaries
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.to_bytes(), i))
+        .collect();
+    let mut stmt =
+        conn.prepare_cached("SELECT incident, observer, source, description FROM incident_texts")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: [u8; 16] = row.get(0)?;
+        if let Some(&i) = index.get(&id) {
+            let s = &mut summaries[i];
+            s.observer = row.get(1)?;
+            s.source = row.get(2)?;
+            s.description = row.get(3)?;
+        }
+    }
     Ok(())
 }
 
@@ -97,6 +174,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Summary> {
         named: Vec::new(),
         published: Vec::new(),
         sealed: row.get(19)?,
+        observer: None,
+        source: None,
+        description: String::new(),
+        links: Vec::new(),
     })
 }
 

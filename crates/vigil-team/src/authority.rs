@@ -26,6 +26,8 @@
 //! 6. No change may add a problem to the incident's public part as the taxonomy
 //!    judges it (an unknown category, a count out of bounds); what was already
 //!    wrong, from an older taxonomy, does not block later changes.
+//! 7. An observer never writes a link decision (`vigil_model::links`), not even in
+//!    its own incident: which reports are one event is the coordinators' call.
 //!
 //! Coordinators are bound by 1 to 3 and 6. Two different changes signed under one
 //! actor and sequence number (a fork of an incident, one handed to each peer) are
@@ -72,6 +74,9 @@ pub fn judge(
         if !coordinator && shape.statuses.iter().any(|s| *s != Some(Status::Submitted)) {
             return Err(Refusal::NotReviewer);
         }
+        if !coordinator && shape.writes_links {
+            return Err(Refusal::NotLinker);
+        }
         return Ok(Verdict::Apply);
     }
     if imported {
@@ -95,6 +100,9 @@ pub fn judge(
     }
     if !shape.statuses.is_empty() {
         return Err(Refusal::NotReviewer);
+    }
+    if shape.writes_links {
+        return Err(Refusal::NotLinker);
     }
     if shape.writes_sealed
         && doc

@@ -61,6 +61,10 @@ pub enum Refusal {
     /// incident after its creation): a coordinator's call.
     #[error("only coordinators change the review status of incidents")]
     NotReviewer,
+    /// A change by an observer that links reports into events or separates them:
+    /// a coordinator's call.
+    #[error("only coordinators link reports into events")]
+    NotLinker,
     /// A change that writes personal data unsealed, which every device holding it
     /// could read.
     #[error("it carries personal data unsealed")]

@@ -154,6 +154,8 @@ pub struct Readable {
     /// Whether the personal part was written in the open (documents from before
     /// sealing existed): the first re-share seals it.
     pub in_the_open: bool,
+    /// The link decisions the document holds.
+    pub links: Vec<vigil_model::Link>,
 }
 
 impl Readable {
@@ -178,6 +180,7 @@ impl Readable {
             access,
             sealed_to,
             in_the_open,
+            links: doc.links()?,
         })
     }
 
@@ -190,6 +193,7 @@ impl Readable {
     pub fn summary(&self) -> Summary {
         Summary {
             sealed: !self.can_read(),
+            links: self.links.clone(),
             ..self.incident.summary()
         }
     }
@@ -357,6 +361,7 @@ mod tests {
             access,
             sealed_to,
             in_the_open,
+            links: Vec::new(),
         };
         let opened = read(
             PersonalAccess::Readable,
